@@ -1,0 +1,237 @@
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+)
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, PublishError
+from pydantic import ValidationError
+
+from runakode.brokers.base import JobHandler
+from runakode.errors import BrokerUnavailable, PoisonJob, QueueFull, ResultTimeout
+from runakode.models import Job, JobResult
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 5.0
+RECONNECT_INTERVAL_S = 1.0
+# A publish that takes longer than this means the broker is not really there: answer 503 quickly.
+PUBLISH_TIMEOUT_S = 2.0
+DEAD_LETTER_MAX_LENGTH = 10_000
+
+
+class RabbitMQBroker:
+    """Jobs on one durable queue; results back on one reply queue per API process."""
+
+    def __init__(self, url: str, queue: str, max_length: int) -> None:
+        self._url = url
+        self._queue_name = queue
+        self._dead_letter_name = f"{queue}.dead"
+        self._max_length = max_length
+        self._reply_queue_name = f"runakode.replies.{uuid.uuid4().hex}"
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._connector: asyncio.Task[None] | None = None
+        self._last_error = "not connected yet"
+        self._pending: dict[str, asyncio.Future[JobResult]] = {}
+        self._reply_queue: AbstractQueue | None = None
+        self._job_queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._consume_request: tuple[JobHandler, int] | None = None
+        self._serving_api = False
+
+    async def connect(self) -> None:
+        """Connect now if the broker answers; otherwise keep trying in the background."""
+        self._connector = asyncio.create_task(self._connect_until_done())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._connector), CONNECT_TIMEOUT_S)
+
+    async def serve_replies(self) -> None:
+        """Called by a process that submits jobs: it needs a reply queue."""
+        self._serving_api = True
+        if self._channel is not None:
+            await self._declare_reply_queue(self._channel)
+
+    async def close(self) -> None:
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        for future in self._pending.values():
+            future.cancel()
+        if self._connection is not None:
+            await self._connection.close()
+
+    def health(self) -> str | None:
+        if self._connection is None or not self._connection.connected.is_set():
+            return f"broker unreachable: {self._last_error}"
+        return None
+
+    async def _connect_until_done(self) -> None:
+        while True:
+            try:
+                connection = await aio_pika.connect_robust(
+                    self._url,
+                    timeout=CONNECT_TIMEOUT_S,
+                    client_properties={"connection_name": "runakode"},
+                )
+            except CONNECTION_EXCEPTIONS as exc:
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                await asyncio.sleep(RECONNECT_INTERVAL_S)
+                continue
+            try:
+                await self._set_up(connection)
+            except CONNECTION_EXCEPTIONS as exc:
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                await connection.close()
+                await asyncio.sleep(RECONNECT_INTERVAL_S)
+                continue
+            return
+
+    async def _set_up(self, connection: AbstractRobustConnection) -> None:
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        assert isinstance(channel, AbstractRobustChannel)
+        await channel.declare_queue(
+            self._dead_letter_name,
+            durable=True,
+            arguments={"x-max-length": DEAD_LETTER_MAX_LENGTH},
+        )
+        self._job_queue = await channel.declare_queue(
+            self._queue_name,
+            durable=True,
+            arguments={
+                "x-max-length": self._max_length,
+                "x-overflow": "reject-publish",
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": self._dead_letter_name,
+            },
+        )
+        self._connection, self._channel = connection, channel
+        if self._serving_api:
+            await self._declare_reply_queue(channel)
+        if self._consume_request is not None:
+            await self._start_consumer(*self._consume_request)
+
+    async def _declare_reply_queue(self, channel: AbstractRobustChannel) -> None:
+        if self._reply_queue is not None:
+            return
+        self._reply_queue = await channel.declare_queue(
+            self._reply_queue_name, exclusive=True, auto_delete=True
+        )
+        await self._reply_queue.consume(self._on_reply, no_ack=True)
+
+    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        future = self._pending.get(message.correlation_id or "")
+        if future is None or future.done():
+            # A late or duplicate result: its request has ended, nobody may receive it.
+            return
+        try:
+            future.set_result(JobResult.model_validate_json(message.body))
+        except ValidationError:
+            log.warning("discarded a malformed result", extra={"job_id": message.correlation_id})
+
+    async def submit(self, job: Job, timeout_s: float) -> JobResult:
+        if self._channel is None or self._reply_queue is None or self.health() is not None:
+            raise BrokerUnavailable(self.health() or "broker not ready")
+        future: asyncio.Future[JobResult] = asyncio.get_running_loop().create_future()
+        self._pending[job.id] = future
+        try:
+            await self._publish_job(job, timeout_s)
+            return await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            raise ResultTimeout(f"no result within {timeout_s:g} s") from None
+        finally:
+            self._pending.pop(job.id, None)
+
+    async def _publish_job(self, job: Job, timeout_s: float) -> None:
+        assert self._channel is not None and self._reply_queue is not None
+        message = aio_pika.Message(
+            body=job.model_dump_json().encode(),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            correlation_id=job.id,
+            message_id=job.id,
+            reply_to=self._reply_queue_name,
+            # Once the API has given up, nobody waits for the result: the job must not run.
+            expiration=timeout_s,
+        )
+        try:
+            await asyncio.wait_for(
+                self._channel.default_exchange.publish(message, routing_key=self._queue_name),
+                PUBLISH_TIMEOUT_S,
+            )
+        except PublishError as exc:
+            raise BrokerUnavailable(f"job queue missing: {exc}") from None
+        except DeliveryError:
+            raise QueueFull("the job queue is full, try again later") from None
+        except (TimeoutError, *CONNECTION_EXCEPTIONS) as exc:
+            raise BrokerUnavailable(f"broker did not take the job: {type(exc).__name__}") from None
+
+    async def consume(self, handler: JobHandler, concurrency: int) -> None:
+        self._consume_request = (handler, concurrency)
+        if self._channel is not None:
+            await self._start_consumer(handler, concurrency)
+
+    async def _start_consumer(self, handler: JobHandler, concurrency: int) -> None:
+        assert self._channel is not None and self._job_queue is not None
+        await self._channel.set_qos(prefetch_count=concurrency)
+
+        async def on_job(message: AbstractIncomingMessage) -> None:
+            await self._handle_job(message, handler)
+
+        self._consumer_tag = await self._job_queue.consume(on_job)
+
+    async def stop_consuming(self) -> None:
+        self._consume_request = None
+        if self._job_queue is not None and self._consumer_tag is not None:
+            with contextlib.suppress(*CONNECTION_EXCEPTIONS):
+                await self._job_queue.cancel(self._consumer_tag)
+            self._consumer_tag = None
+
+    async def _handle_job(self, message: AbstractIncomingMessage, handler: JobHandler) -> None:
+        try:
+            if not message.reply_to or not message.correlation_id:
+                raise PoisonJob("job without a reply address")
+            job = _parse_job(message.body)
+            result = await handler(job)
+            await self._reply(message, result)
+        except PoisonJob as exc:
+            log.warning("set aside a poison job: %s", exc.message)
+            await _settle(message.reject(requeue=False))
+            return
+        except CONNECTION_EXCEPTIONS as exc:
+            log.warning("lost the broker mid-job, it will be delivered again: %r", exc)
+            return
+        await _settle(message.ack())
+
+    async def _reply(self, message: AbstractIncomingMessage, result: JobResult) -> None:
+        assert self._channel is not None and message.reply_to
+        reply = aio_pika.Message(
+            body=result.model_dump_json().encode(),
+            content_type="application/json",
+            correlation_id=message.correlation_id,
+        )
+        try:
+            await self._channel.default_exchange.publish(reply, routing_key=message.reply_to)
+        except PublishError:
+            raise PoisonJob(f"reply queue {message.reply_to!r} does not exist") from None
+
+
+def _parse_job(body: bytes) -> Job:
+    try:
+        return Job.model_validate_json(body)
+    except ValidationError as exc:
+        raise PoisonJob(f"malformed job: {exc.error_count()} problem(s)") from None
+
+
+async def _settle(operation: Any) -> None:
+    # If the connection dropped meanwhile, RabbitMQ requeues the unacknowledged job by itself.
+    with contextlib.suppress(*CONNECTION_EXCEPTIONS):
+        await operation

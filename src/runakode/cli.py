@@ -1,0 +1,120 @@
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from runakode.config import Settings, load_settings
+from runakode.errors import RunakodeError
+from runakode.service import Service
+
+log = logging.getLogger("runakode")
+
+
+def _parser(prog: str, description: str, with_address: bool) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="YAML config file (default: ./config.yaml if present); RUNAKODE_* override it",
+    )
+    if with_address:
+        parser.add_argument("--address", default=None, help="address to listen on")
+        parser.add_argument("--port", default=None, help="port to listen on")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        "address": getattr(args, "address", None),
+        "port": getattr(args, "port", None),
+    }
+    return load_settings(args.config, overrides=overrides)
+
+
+def _broker_kind(prog: str, settings: Settings, default: str, shared: bool) -> str:
+    kind = settings.broker or default
+    if shared and kind != "rabbitmq":
+        raise RunakodeError(
+            f"{prog} needs `broker: rabbitmq`: the memory broker only links an API and workers "
+            "inside one process (run `runakode` for that)"
+        )
+    return kind
+
+
+def _fail(prog: str, message: str) -> None:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+async def _serve_http(service: Service) -> None:
+    settings = service.settings
+    server = uvicorn.Server(
+        uvicorn.Config(
+            service.create_app(),
+            host=settings.address,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    await service.start()
+    await server.serve()
+    if not server.started:
+        await service.stop()
+        raise RunakodeError(f"could not listen on {settings.address}:{settings.port}")
+
+
+async def _serve_workers(service: Service) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await service.start()
+    log.info("worker pool ready: %d slot(s)", service.settings.max_workers)
+    try:
+        await stop.wait()
+        log.info("stopping: finishing running jobs")
+    finally:
+        await service.stop()
+
+
+def _run(prog: str, description: str, *, api: bool, workers: bool, argv: list[str] | None) -> None:
+    args = _parser(prog, description, with_address=api).parse_args(argv)
+    _setup_logging()
+    try:
+        settings = _load(args)
+        combined = api and workers
+        kind = _broker_kind(prog, settings, "memory" if combined else "rabbitmq", not combined)
+        service = Service(settings, kind, api=api, workers=workers)
+        # uvicorn re-raises the signal that stopped it once it is done; the drain has run by then.
+        signal.signal(signal.SIGTERM, lambda *_: None)
+        signal.signal(signal.SIGINT, lambda *_: None)
+        asyncio.run(_serve_http(service) if api else _serve_workers(service))
+    except RunakodeError as exc:
+        _fail(prog, exc.message)
+
+
+def main_combined(argv: list[str] | None = None) -> None:
+    _run(
+        "runakode", "HTTP API and sandbox workers in one process", api=True, workers=True, argv=argv
+    )
+
+
+def main_api(argv: list[str] | None = None) -> None:
+    _run(
+        "runakode-api", "HTTP API that queues jobs on RabbitMQ", api=True, workers=False, argv=argv
+    )
+
+
+def main_worker(argv: list[str] | None = None) -> None:
+    _run("runakode-worker", "sandbox workers fed by RabbitMQ", api=False, workers=True, argv=argv)

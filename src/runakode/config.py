@@ -1,0 +1,203 @@
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from runakode.errors import ConfigError
+
+ENV_PREFIX = "RUNAKODE_"
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_MEMORY = re.compile(r"^\s*(\d+)\s*([bkmg]?)\s*$", re.IGNORECASE)
+_MEMORY_UNIT = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def parse_duration_s(value: object) -> float:
+    """Seconds from a number (seconds) or a Go-style string such as "15s" or "500ms"."""
+    if isinstance(value, bool):
+        raise ValueError('expected a duration such as 10 or "10s"')
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _DURATION_UNIT_S[match.group(2)]
+    else:
+        raise ValueError('expected a duration such as 10, "10s" or "500ms"')
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+def parse_memory_bytes(value: object) -> int:
+    """Bytes from Docker's notation ("1024m", "1g") or a plain byte count."""
+    if isinstance(value, bool):
+        raise ValueError('expected a size such as "512m"')
+    text = str(value) if isinstance(value, int) else value
+    if not isinstance(text, str) or not (match := _MEMORY.match(text)):
+        raise ValueError('expected a size in Docker notation such as "512m" or "1g"')
+    size = int(match.group(1)) * _MEMORY_UNIT[match.group(2).lower()]
+    if size < 16 << 20:
+        raise ValueError("a sandbox needs at least 16m of memory")
+    return size
+
+
+def parse_cpus(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError('expected a CPU count such as "1" or "0.5"')
+    try:
+        cpus = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError('expected a CPU count such as "1" or "0.5"') from None
+    if not 0 < cpus <= 64:
+        raise ValueError("a CPU count must be above 0 and at most 64")
+    return cpus
+
+
+DurationS = Annotated[float, BeforeValidator(parse_duration_s)]
+MemoryBytes = Annotated[int, BeforeValidator(parse_memory_bytes)]
+Cpus = Annotated[float, BeforeValidator(parse_cpus)]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RabbitMQSettings(_Settings):
+    url: str = "amqp://guest:guest@localhost:5672/"
+    queue: str = Field("runner_jobs", min_length=1, max_length=200)
+
+
+class RateLimitSettings(_Settings):
+    requests_per_second: float = Field(10.0, alias="requestsPerSecond", ge=0)
+    burst: int = Field(20, ge=0)
+
+    @property
+    def enabled(self) -> bool:
+        return self.requests_per_second > 0 and self.burst > 0
+
+
+class Settings(_Settings):
+    address: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    broker: Literal["memory", "rabbitmq"] | None = None
+    rabbitmq: RabbitMQSettings = Field(default_factory=RabbitMQSettings)
+    supported_languages: list[str] = Field(
+        ["python", "go"], alias="supportedLanguages", min_length=1
+    )
+    api_timeout_s: DurationS = Field(15.0, alias="apiTimeout")
+    max_workers: int = Field(2, alias="maxWorkers", ge=1, le=256)
+    job_cpus: Cpus = Field(1.0, alias="jobCpu")
+    job_memory_bytes: MemoryBytes = Field(1024 << 20, alias="jobMemory")
+    job_timeout_s: DurationS = Field(10.0, alias="jobTimeout")
+    output_max_bytes: int = Field(1 << 20, alias="outputMaxBytes", ge=1, le=64 << 20)
+    queue_max_length: int = Field(1000, alias="queueMaxLength", ge=1)
+    shutdown_grace_s: DurationS = Field(30.0, alias="shutdownGrace")
+    sandbox_images: dict[str, str] = Field(
+        {"python": "python-runner", "go": "go-runner"}, alias="sandboxImages"
+    )
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings, alias="rateLimit")
+
+    @model_validator(mode="after")
+    def _languages_have_images(self) -> "Settings":
+        from runakode.languages import LANGUAGES
+
+        for name in self.supported_languages:
+            if name not in LANGUAGES:
+                known = ", ".join(sorted(LANGUAGES))
+                raise ValueError(f"supportedLanguages: unknown language {name!r} (known: {known})")
+            if name not in self.sandbox_images:
+                raise ValueError(f"sandboxImages: no image for supported language {name!r}")
+        return self
+
+
+def env_var_name(key_path: tuple[str, ...]) -> str:
+    snake = "_".join(re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper() for key in key_path)
+    return ENV_PREFIX + snake
+
+
+def _env_overrides(
+    model: type[BaseModel], environ: Mapping[str, str], prefix: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        path = (*prefix, key)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            nested = _env_overrides(annotation, environ, path)
+            if nested:
+                overrides[key] = nested
+        elif (raw := environ.get(env_var_name(path))) is not None:
+            try:
+                overrides[key] = yaml.safe_load(raw) if raw.strip() else raw
+            except yaml.YAMLError:
+                overrides[key] = raw
+    return overrides
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise ConfigError(f"config file {path} must hold a mapping of keys, not {kind}")
+    return data
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"]) or "config"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{where}: {message}")
+    return "; ".join(lines)
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Defaults, then the YAML file, then RUNAKODE_* variables, then command-line flags."""
+    environ = os.environ if environ is None else environ
+    if path is None:
+        data = _read_yaml(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.exists() else {}
+        source = str(DEFAULT_CONFIG_PATH)
+    else:
+        data = _read_yaml(path)
+        source = str(path)
+    data = _merge(data, _env_overrides(Settings, environ))
+    flags = {key: value for key, value in (overrides or {}).items() if value is not None}
+    data = _merge(data, flags)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration ({source}): {_describe(exc)}") from None

@@ -1,0 +1,58 @@
+class RunakodeError(Exception):
+    """Base of every error the service raises on purpose; each knows its HTTP answer."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+
+class ConfigError(RunakodeError):
+    code = "config_error"
+
+
+class BadRequest(RunakodeError):
+    status_code = 400
+    code = "bad_request"
+
+
+class PayloadTooLarge(RunakodeError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class RateLimited(RunakodeError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__("rate limit exceeded", {"Retry-After": str(retry_after_s)})
+
+
+class BrokerUnavailable(RunakodeError):
+    status_code = 503
+    code = "broker_unavailable"
+
+
+class QueueFull(BrokerUnavailable):
+    code = "queue_full"
+
+
+class ResultTimeout(RunakodeError):
+    status_code = 504
+    code = "result_timeout"
+
+
+class SandboxError(RunakodeError):
+    """The sandbox engine failed: an infrastructure problem, never the program's fault."""
+
+    code = "sandbox_error"
+
+
+class PoisonJob(RunakodeError):
+    """A queued job no worker can ever run: it is set aside instead of retried."""
+
+    code = "poison_job"

@@ -1,0 +1,43 @@
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from runakode.models import JobResult
+
+
+@dataclass(frozen=True)
+class SandboxFile:
+    name: str
+    content: bytes
+    executable: bool = False
+
+
+@dataclass(frozen=True)
+class SandboxJob:
+    """Everything a sandbox needs for one job, already validated."""
+
+    job_id: str
+    image: str
+    files: tuple[SandboxFile, ...]
+    run_argv: tuple[str, ...]
+    timeout_s: float
+    compile_argv: tuple[str, ...] | None = None
+    compile_timeout_s: float = 0.0
+    stdin: bytes = b""
+    output_max_bytes: int = 1 << 20
+    memory_bytes: int = 1 << 30
+    cpus: float = 1.0
+    env: tuple[str, ...] = field(default=())
+
+
+class Sandbox(Protocol):
+    async def start(self) -> None:
+        """Check the engine is usable and remove sandboxes an earlier run of this worker left."""
+
+    async def run(self, job: SandboxJob) -> JobResult:
+        """Run one job in a fresh sandbox; a misbehaving program is a result, not an error."""
+
+    async def health(self) -> str | None:
+        """None when usable, otherwise a short reason."""
+
+    async def close(self) -> None:
+        """Remove every sandbox this process started."""

@@ -1,0 +1,57 @@
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from runakode.api import HealthCheck, create_app
+from runakode.brokers import Broker, create_broker
+from runakode.config import Settings
+from runakode.sandboxes.docker_impl import DockerSandbox
+from runakode.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """The parts one process runs: a broker connection, and an API, a worker pool, or both."""
+
+    def __init__(self, settings: Settings, broker_kind: str, *, api: bool, workers: bool) -> None:
+        self.settings = settings
+        self.broker: Broker = create_broker(settings, broker_kind)
+        self.worker: Worker | None = None
+        self._api = api
+        if workers:
+            images = [settings.sandbox_images[name] for name in settings.supported_languages]
+            self.worker = Worker(settings, self.broker, DockerSandbox(images))
+
+    async def start(self) -> None:
+        await self.broker.connect()
+        if self._api:
+            await self.broker.serve_replies()
+        if self.worker is not None:
+            await self.worker.start()
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop(self.settings.shutdown_grace_s)
+        await self.broker.close()
+
+    def health_checks(self) -> list[HealthCheck]:
+        async def broker_health() -> str | None:
+            return self.broker.health()
+
+        checks: list[HealthCheck] = [broker_health]
+        if self.worker is not None:
+            checks.append(self.worker.health)
+        return checks
+
+    def create_app(self) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            # Started before the server so that a start-up failure is a clear message; stopped
+            # here because the server finishes in-flight requests before it ends the lifespan.
+            yield
+            await self.stop()
+
+        return create_app(self.settings, self.broker.submit, self.health_checks(), lifespan)

@@ -1,0 +1,29 @@
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint unit integration bench
+
+# Prepare the host: packages, dockerd + gVisor, RabbitMQ, sandbox images, .venv (idempotent).
+setup:
+	@bash scripts/setup.sh
+
+# The combined service (API + workers, in-process broker) on 127.0.0.1:8080.
+run: setup
+	$(BIN)/runakode $(ARGS)
+
+test: setup lint
+	$(BIN)/pytest
+
+lint:
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+unit:
+	$(BIN)/pytest tests/unit
+
+integration: setup
+	$(BIN)/pytest tests/integration
+
+bench: setup
+	$(BIN)/python -m bench

@@ -1,0 +1,145 @@
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+BIN = Path(sys.executable).parent
+RABBITMQ_URL = "amqp://guest:guest@localhost:5672/"
+START_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def service_config(**overrides: Any) -> dict[str, Any]:
+    """A config for tests: short deadlines, small outputs, rate limiting off."""
+    config: dict[str, Any] = {
+        "address": "127.0.0.1",
+        "supportedLanguages": ["python", "go"],
+        "apiTimeout": "30s",
+        "maxWorkers": 2,
+        "jobMemory": "256m",
+        "jobTimeout": "3s",
+        "outputMaxBytes": 4096,
+        "shutdownGrace": "10s",
+        "rateLimit": {"requestsPerSecond": 0, "burst": 0},
+        "rabbitmq": {"url": RABBITMQ_URL, "queue": f"test_jobs_{uuid.uuid4().hex[:8]}"},
+    }
+    config.update(overrides)
+    return config
+
+
+class ServiceProcess:
+    """One of the console scripts, started for real as a child process with its own config."""
+
+    def __init__(self, program: str, config: dict[str, Any], workdir: Path) -> None:
+        self.program = program
+        self.config = config
+        self.port = int(config.get("port") or 0)
+        name = f"{program}-{uuid.uuid4().hex[:6]}"
+        self.config_path = workdir / f"{name}.yaml"
+        self.log_path = workdir / f"{name}.log"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ServiceProcess":
+        env = {key: value for key, value in os.environ.items() if not key.startswith("RUNAKODE_")}
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN / self.program), "--config", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        return self
+
+    def wait_healthy(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.assert_running()
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{self.program} not healthy in {timeout_s} s:\n{self.logs()}")
+
+    def wait_log(self, text: str, timeout_s: float = START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if text in self.logs():
+                return
+            self.assert_running()
+            time.sleep(0.2)
+        raise AssertionError(f"{self.program} never logged {text!r}:\n{self.logs()}")
+
+    def assert_running(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.program} exited {self.proc.returncode}:\n{self.logs()}")
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"{self.program} ignored signal {sig}:\n{self.logs()}") from None
+
+
+@contextmanager
+def running(program: str, config: dict[str, Any], workdir: Path) -> Iterator[ServiceProcess]:
+    service = ServiceProcess(program, config, workdir).start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def sandboxes_of(pid: int) -> list[str]:
+    """Names of the sandbox containers a process of this host owns, from their labels."""
+    out = subprocess.run(
+        ["docker", "ps", "-a", "--filter", "label=runakode.sandbox=1", "--format", "{{json .}}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    names = []
+    for line in out.splitlines():
+        row = json.loads(line)
+        owner = next(
+            (
+                part.split("=", 1)[1]
+                for part in row["Labels"].split(",")
+                if "runakode.owner=" in part
+            ),
+            "",
+        )
+        if owner.split("/")[1:2] == [str(pid)]:
+            names.append(row["Names"])
+    return names

@@ -98,7 +98,7 @@ def _describe_validation(error: ValidationError | RequestValidationError) -> str
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise BadRequest("request body must be a JSON object") from None
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")

@@ -1,3 +1,4 @@
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -28,8 +29,8 @@ def parse_duration_s(value: object) -> float:
         seconds = float(match.group(1)) * _DURATION_UNIT_S[match.group(2)]
     else:
         raise ValueError('expected a duration such as 10, "10s" or "500ms"')
-    if seconds <= 0:
-        raise ValueError("a duration must be positive")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError("a duration must be a positive, finite number")
     return seconds
 
 
@@ -133,11 +134,16 @@ def _env_overrides(
             if nested:
                 overrides[key] = nested
         elif (raw := environ.get(env_var_name(path))) is not None:
-            try:
-                overrides[key] = yaml.safe_load(raw) if raw.strip() else raw
-            except yaml.YAMLError:
-                overrides[key] = raw
+            overrides[key] = raw if annotation is str else _parse_env_value(raw)
     return overrides
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Lists, maps and numbers are written as YAML in a variable; a bad one stays text."""
+    try:
+        return yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError:
+        return raw
 
 
 def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:

@@ -66,7 +66,7 @@ class PhaseReport:
                 output_limit=bool(data["output_limit"]),
                 truncated=bool(data["truncated"]),
             )
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
             return None
 
 
@@ -129,6 +129,9 @@ class LauncherOutput:
             payload = bytes(self._pending[FRAME.size : FRAME.size + size])
             del self._pending[: FRAME.size + size]
             self._accept(kind, payload)
+            if self.malformed:
+                self._pending.clear()
+                return
 
     def _accept(self, kind: bytes, payload: bytes) -> None:
         if buffer := self._buffers.get(kind):

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Prepares this host for runakode: packages, Docker with gVisor, RabbitMQ, sandbox images, .venv.
+# Idempotent: every step is skipped quickly when already done. Run as root (make setup).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+
+readonly DAEMON_JSON=/etc/docker/daemon.json
+readonly DOCKERD_LOG=/var/log/runakode-dockerd.log
+readonly RABBITMQ_LOG=/var/log/runakode-rabbitmq.log
+readonly VENV_STAMP=.venv/.runakode-pyproject.sha256
+
+log() {
+    printf '%s\n' "$*"
+}
+
+die() {
+    printf 'setup: %s\n' "$*" >&2
+    exit 1
+}
+
+# Polls CMD... once per 0.5 s until it succeeds or SECONDS_MAX have passed.
+wait_for() {
+    local seconds_max=$1 deadline
+    shift
+    deadline=$((SECONDS + seconds_max))
+    until "$@" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.5
+    done
+}
+
+venv_usable() {
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1
+}
+
+install_packages() {
+    local missing=() policy=/usr/sbin/policy-rc.d
+    command -v dockerd >/dev/null || missing+=(docker.io)
+    command -v runsc >/dev/null || missing+=(runsc)
+    command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
+    command -v debootstrap >/dev/null || missing+=(debootstrap)
+    command -v python3 >/dev/null || missing+=(python3)
+    venv_usable || missing+=(python3-venv)
+    if ((${#missing[@]} == 0)); then
+        log "packages: present"
+        return
+    fi
+    log "packages: installing ${missing[*]}"
+    # Without systemd, a package's postinst may start its service itself: dockerd would
+    # come up with the default bridge, which must never exist here. 101 = "action forbidden".
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 0755 "$policy"
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Prints "changed" or "unchanged"; other keys of an existing daemon.json are kept.
+write_daemon_json() {
+    python3 - "$DAEMON_JSON" "$(command -v runsc)" <<'EOF'
+import json, os, sys
+
+path, runsc = sys.argv[1], sys.argv[2]
+want = {"path": runsc, "runtimeArgs": ["--platform=ptrace", "--network=none"]}
+try:
+    with open(path) as f:
+        text = f.read()
+except FileNotFoundError:
+    text = ""
+conf = json.loads(text) if text.strip() else {}
+if conf.get("runtimes", {}).get("runsc") == want:
+    print("unchanged")
+    sys.exit()
+conf.setdefault("runtimes", {})["runsc"] = want
+os.makedirs(os.path.dirname(path), exist_ok=True)
+with open(path + ".tmp", "w") as f:
+    json.dump(conf, f, indent=2)
+    f.write("\n")
+os.replace(path + ".tmp", path)
+print("changed")
+EOF
+}
+
+# The runsc runtime as the running engine reports it, in the engine's own JSON form.
+engine_runsc() {
+    docker info --format '{{json .Runtimes.runsc}}' 2>/dev/null
+}
+
+wanted_runsc() {
+    printf '{"path":"%s","runtimeArgs":["--platform=ptrace","--network=none"]}' "$(command -v runsc)"
+}
+
+test_engine_runsc() {
+    [[ $(engine_runsc) == "$(wanted_runsc)" ]]
+}
+
+dockerd_pid() {
+    local pid
+    pid=$(cat /var/run/docker.pid 2>/dev/null) || return 1
+    [[ -n $pid && -d /proc/$pid ]] && [[ $(cat "/proc/$pid/comm") == dockerd ]] && echo "$pid"
+}
+
+start_dockerd() {
+    # No bridge and no iptables rules: sandboxes run with --network=none, and this host
+    # must never route traffic to private address ranges.
+    setsid nohup dockerd --bridge=none --iptables=false --ip-forward=false \
+        >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    wait_for 30 docker info || die "dockerd did not answer within 30 s (see $DOCKERD_LOG)"
+}
+
+ensure_docker() {
+    local changed pid
+    changed=$(write_daemon_json)
+    log "gvisor: daemon.json $changed"
+    if docker info >/dev/null 2>&1; then
+        log "docker: running"
+    elif dockerd_pid >/dev/null; then
+        log "docker: waiting for the running dockerd"
+        wait_for 30 docker info || die "dockerd is running but does not answer"
+    else
+        log "docker: starting dockerd"
+        start_dockerd
+    fi
+    if [[ $(engine_runsc) != "$(wanted_runsc)" ]]; then
+        pid=$(dockerd_pid) || die "runsc missing from the engine and no dockerd pid to reload"
+        log "gvisor: reloading dockerd"
+        kill -HUP "$pid"
+        wait_for 15 test_engine_runsc || die "dockerd did not pick up the runsc runtime"
+    fi
+}
+
+rabbitmq_port_open() {
+    (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null
+}
+
+ensure_rabbitmq() {
+    # epmd may be started by rabbitmqctl as well as by the server: keep it on loopback either way.
+    export ERL_EPMD_ADDRESS=127.0.0.1
+    if rabbitmq_port_open; then
+        log "rabbitmq: running"
+        return
+    fi
+    if rabbitmqctl -q ping >/dev/null 2>&1; then
+        # The node is up with its app stopped (as after `rabbitmqctl stop_app`).
+        log "rabbitmq: starting the stopped app"
+        rabbitmqctl -q start_app >/dev/null 2>&1 || true
+    else
+        log "rabbitmq: starting rabbitmq-server"
+        # Loopback only: AMQP, the Erlang distribution port and epmd.
+        RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+            RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+            setsid rabbitmq-server -detached >>"$RABBITMQ_LOG" 2>&1 </dev/null
+        # -detached returns before the node exists, and await_startup fails on a missing node.
+        wait_for 30 rabbitmqctl -q ping || die "rabbitmq node did not come up (see /var/log/rabbitmq/)"
+    fi
+    timeout 90 rabbitmqctl -q await_startup --timeout 60 >/dev/null ||
+        die "rabbitmq did not start (see /var/log/rabbitmq/)"
+    wait_for 10 rabbitmq_port_open || die "rabbitmq is up but 127.0.0.1:5672 is closed"
+}
+
+setup_venv() {
+    local want
+    if [[ ! -f pyproject.toml ]]; then
+        log "venv: no pyproject.toml, skipped"
+        return
+    fi
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [[ -x .venv/bin/python && -f $VENV_STAMP && $(<"$VENV_STAMP") == "$want" ]]; then
+        log "venv: up to date"
+        return
+    fi
+    log "venv: installing .[dev] into .venv"
+    [[ -x .venv/bin/python ]] || python3 -m venv .venv
+    .venv/bin/pip install -q -e '.[dev]'
+    echo "$want" >"$VENV_STAMP"
+}
+
+main() {
+    ((EUID == 0)) || die "run as root"
+    install_packages
+    ensure_docker
+    ensure_rabbitmq
+    bash scripts/build-images.sh
+    setup_venv
+}
+
+main "$@"

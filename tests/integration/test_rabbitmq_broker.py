@@ -1,0 +1,169 @@
+import asyncio
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+from harness import RABBITMQ_URL
+
+from runakode.brokers.rabbitmq import RabbitMQBroker
+from runakode.errors import QueueFull, ResultTimeout
+from runakode.models import Job, JobResult, Status
+
+
+def echo_result(job: Job) -> JobResult:
+    return JobResult(
+        stdout=job.source_code[::-1],
+        stderr="",
+        exit_code=0,
+        timeout=False,
+        exec_time_ms=1,
+        status=Status.OK,
+    )
+
+
+async def echo(job: Job) -> JobResult:
+    return echo_result(job)
+
+
+def new_job(code: str = "print(1)") -> Job:
+    return Job(id=uuid.uuid4().hex, language="python", source_code=code)
+
+
+@pytest.fixture
+async def queue_name() -> AsyncIterator[str]:
+    name = f"test_broker_{uuid.uuid4().hex[:8]}"
+    yield name
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    async with connection:
+        channel = await connection.channel()
+        for queue in (name, f"{name}.dead"):
+            await channel.queue_delete(queue)
+
+
+async def connected(queue: str, *, api: bool, max_length: int = 100) -> RabbitMQBroker:
+    broker = RabbitMQBroker(RABBITMQ_URL, queue, max_length)
+    await broker.connect()
+    assert broker.health() is None
+    if api:
+        await broker.serve_replies()
+    return broker
+
+
+async def dead_letters(queue: str, expected: int, timeout_s: float = 10) -> list[bytes]:
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    bodies: list[bytes] = []
+    async with connection:
+        channel = await connection.channel()
+        dead = await channel.declare_queue(f"{queue}.dead", passive=True)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while len(bodies) < expected and asyncio.get_running_loop().time() < deadline:
+            message = await dead.get(fail=False)
+            if message is None:
+                await asyncio.sleep(0.1)
+                continue
+            await message.ack()
+            bodies.append(message.body)
+    return bodies
+
+
+async def publish_raw(queue: str, body: bytes, reply_to: str | None) -> None:
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    async with connection:
+        channel = await connection.channel()
+        message = aio_pika.Message(body=body, reply_to=reply_to, correlation_id=uuid.uuid4().hex)
+        await channel.default_exchange.publish(message, routing_key=queue)
+
+
+async def test_round_trip_between_two_connections(queue_name: str) -> None:
+    api = await connected(queue_name, api=True)
+    worker = await connected(queue_name, api=False)
+    await worker.consume(echo, concurrency=2)
+    try:
+        results = await asyncio.gather(*(api.submit(new_job(f"job {n}"), 10) for n in range(8)))
+        assert [r.stdout for r in results] == [f"job {n}"[::-1] for n in range(8)]
+    finally:
+        await worker.close()
+        await api.close()
+
+
+async def test_prefetch_bounds_jobs_in_flight(queue_name: str) -> None:
+    api = await connected(queue_name, api=True)
+    worker = await connected(queue_name, api=False)
+    running = 0
+    most = 0
+    release = asyncio.Event()
+
+    async def slow(job: Job) -> JobResult:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+        return echo_result(job)
+
+    await worker.consume(slow, concurrency=2)
+    try:
+        submits = [asyncio.create_task(api.submit(new_job(), 20)) for _ in range(5)]
+        await asyncio.sleep(1.5)
+        assert most == 2
+        release.set()
+        assert len(await asyncio.gather(*submits)) == 5
+    finally:
+        await worker.close()
+        await api.close()
+
+
+async def test_full_queue_is_refused_at_once(queue_name: str) -> None:
+    api = await connected(queue_name, api=True, max_length=2)
+    try:
+        outcomes = await asyncio.gather(
+            *(api.submit(new_job(), 3) for _ in range(4)), return_exceptions=True
+        )
+        assert sum(isinstance(o, QueueFull) for o in outcomes) == 2
+        assert sum(isinstance(o, ResultTimeout) for o in outcomes) == 2
+    finally:
+        await api.close()
+
+
+async def test_poison_messages_are_set_aside_and_the_worker_keeps_serving(queue_name: str) -> None:
+    api = await connected(queue_name, api=True)
+    worker = await connected(queue_name, api=False)
+    await worker.consume(echo, concurrency=2)
+    try:
+        await publish_raw(queue_name, b"not json", reply_to="anywhere")
+        await publish_raw(queue_name, b'{"id": "x"}', reply_to="anywhere")
+        await publish_raw(queue_name, new_job().model_dump_json().encode(), reply_to=None)
+        no_such_queue = f"missing-{uuid.uuid4().hex}"
+        await publish_raw(queue_name, new_job().model_dump_json().encode(), no_such_queue)
+        bodies = await dead_letters(queue_name, expected=4)
+        assert len(bodies) == 4
+        assert b"not json" in bodies
+        result = await api.submit(new_job("still serving"), 10)
+        assert result.stdout == "still serving"[::-1]
+    finally:
+        await worker.close()
+        await api.close()
+
+
+def reply_queues() -> set[str]:
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True, check=True
+    ).stdout
+    return {line.strip() for line in out.splitlines() if line.startswith("runakode.replies.")}
+
+
+async def test_one_reply_queue_per_api_process(queue_name: str) -> None:
+    baseline = reply_queues()
+    api = await connected(queue_name, api=True)
+    worker = await connected(queue_name, api=False)
+    await worker.consume(echo, concurrency=2)
+    try:
+        await asyncio.gather(*(api.submit(new_job(), 10) for _ in range(10)))
+        ours = reply_queues() - baseline
+        assert len(ours) == 1
+    finally:
+        await worker.close()
+        await api.close()
+    assert not ours & reply_queues()

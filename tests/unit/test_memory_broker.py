@@ -1,0 +1,203 @@
+"""brokers.memory.MemoryBroker: the in-process queue of the single-process mode."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from runakode.brokers.memory import MemoryBroker
+from runakode.errors import PoisonJob, QueueFull, ResultTimeout
+from runakode.models import Job, JobResult, Status
+
+MakeJob = Callable[..., Job]
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[MemoryBroker]:
+    broker = MemoryBroker(max_length=100)
+    await broker.connect()
+    await broker.serve_replies()
+    yield broker
+    await broker.close()
+
+
+class BlockingHandler:
+    """Runs jobs until released, and remembers how many ran at the same time."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.started: list[Job] = []
+        self.active = 0
+        self.most_active = 0
+        self._progress = asyncio.Event()
+
+    async def __call__(self, job: Job) -> JobResult:
+        self.started.append(job)
+        self._progress.set()
+        self.active += 1
+        self.most_active = max(self.most_active, self.active)
+        try:
+            await self.release.wait()
+        finally:
+            self.active -= 1
+        return JobResult(
+            stdout=job.source_code,
+            stderr="",
+            exit_code=0,
+            timeout=False,
+            exec_time_ms=1,
+            status=Status.OK,
+        )
+
+    async def wait_started(self, count: int) -> None:
+        async with asyncio.timeout(2):
+            while len(self.started) < count:
+                self._progress.clear()
+                await self._progress.wait()
+
+
+async def settle() -> None:
+    """Give every ready task a few turns of the event loop."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_round_trip(broker: MemoryBroker, make_job: MakeJob) -> None:
+    seen: list[Job] = []
+
+    async def handler(job: Job) -> JobResult:
+        seen.append(job)
+        return JobResult(
+            stdout=f"ran {job.id}",
+            stderr="",
+            exit_code=0,
+            timeout=False,
+            exec_time_ms=5,
+            status=Status.OK,
+        )
+
+    await broker.consume(handler, concurrency=2)
+    job = make_job("print(42)")
+    result = await broker.submit(job, timeout_s=2)
+
+    assert result.stdout == f"ran {job.id}"
+    assert seen == [job]
+    assert broker.health() is None
+
+
+async def test_concurrency_is_bounded(broker: MemoryBroker, make_job: MakeJob) -> None:
+    handler = BlockingHandler()
+    await broker.consume(handler, concurrency=2)
+    jobs = [make_job(f"job {index}") for index in range(5)]
+    submits = [asyncio.create_task(broker.submit(job, timeout_s=5)) for job in jobs]
+
+    await handler.wait_started(2)
+    await settle()
+    assert handler.active == 2
+    assert len(handler.started) == 2
+
+    handler.release.set()
+    results = await asyncio.gather(*submits)
+    assert [result.stdout for result in results] == [job.source_code for job in jobs]
+    assert handler.most_active == 2
+
+
+async def test_queue_full_fails_at_once(make_job: MakeJob) -> None:
+    broker = MemoryBroker(max_length=1)
+    waiting = asyncio.create_task(broker.submit(make_job(), timeout_s=5))
+    await settle()
+    try:
+        async with asyncio.timeout(0.5):
+            with pytest.raises(QueueFull):
+                await broker.submit(make_job(), timeout_s=5)
+    finally:
+        waiting.cancel()
+
+
+async def test_result_timeout_without_consumer(broker: MemoryBroker, make_job: MakeJob) -> None:
+    with pytest.raises(ResultTimeout, match=r"within 0\.05 s"):
+        await broker.submit(make_job(), timeout_s=0.05)
+
+
+async def test_abandoned_job_is_skipped(broker: MemoryBroker, make_job: MakeJob) -> None:
+    abandoned, fresh = make_job("abandoned"), make_job("fresh")
+    with pytest.raises(ResultTimeout):
+        await broker.submit(abandoned, timeout_s=0.01)
+
+    handled: list[Job] = []
+
+    async def handler(job: Job) -> JobResult:
+        handled.append(job)
+        return JobResult.internal_error("unused")
+
+    await broker.consume(handler, concurrency=1)
+    await broker.submit(fresh, timeout_s=2)
+    assert handled == [fresh]
+
+
+async def test_cancelled_submitter_job_is_skipped(broker: MemoryBroker, make_job: MakeJob) -> None:
+    gone = asyncio.create_task(broker.submit(make_job("gone"), timeout_s=5))
+    await settle()
+    gone.cancel()
+    await settle()
+
+    handled: list[str] = []
+
+    async def handler(job: Job) -> JobResult:
+        handled.append(job.source_code)
+        return JobResult.internal_error("unused")
+
+    await broker.consume(handler, concurrency=1)
+    await broker.submit(make_job("kept"), timeout_s=2)
+    assert handled == ["kept"]
+
+
+async def test_stop_consuming_lets_the_running_job_finish(
+    broker: MemoryBroker, make_job: MakeJob
+) -> None:
+    handler = BlockingHandler()
+    await broker.consume(handler, concurrency=2)
+    running = asyncio.create_task(broker.submit(make_job("running"), timeout_s=5))
+    await handler.wait_started(1)
+
+    await broker.stop_consuming()
+    with pytest.raises(ResultTimeout):
+        await broker.submit(make_job("late"), timeout_s=0.05)
+    assert [job.source_code for job in handler.started] == ["running"]
+
+    handler.release.set()
+    result = await asyncio.wait_for(running, 2)
+    assert result.stdout == "running"
+
+
+async def test_stop_consuming_twice_is_harmless(broker: MemoryBroker) -> None:
+    await broker.stop_consuming()
+    await broker.stop_consuming()
+
+
+async def test_poison_job_gives_an_internal_error(broker: MemoryBroker, make_job: MakeJob) -> None:
+    async def handler(job: Job) -> JobResult:
+        raise PoisonJob("language 'cobol' is not served by this worker")
+
+    await broker.consume(handler, concurrency=1)
+    result = await broker.submit(make_job(), timeout_s=2)
+
+    assert result.status == Status.INTERNAL_ERROR
+    assert "cobol" in result.stderr
+
+
+async def test_poison_job_frees_its_slot(broker: MemoryBroker, make_job: MakeJob) -> None:
+    calls = 0
+
+    async def handler(job: Job) -> JobResult:
+        nonlocal calls
+        calls += 1
+        if job.source_code == "poison":
+            raise PoisonJob("poison")
+        return JobResult.internal_error("fine")
+
+    await broker.consume(handler, concurrency=1)
+    await broker.submit(make_job("poison"), timeout_s=2)
+    result = await broker.submit(make_job("next"), timeout_s=2)
+    assert result.stderr == "fine"
+    assert calls == 2

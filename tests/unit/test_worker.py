@@ -1,0 +1,152 @@
+"""worker.Worker with a fake sandbox: job mapping, failures, draining."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from runakode.brokers.memory import MemoryBroker
+from runakode.config import Settings
+from runakode.errors import PoisonJob, SandboxError
+from runakode.languages import LANGUAGES
+from runakode.models import Job, JobResult, Status
+from runakode.sandboxes import SandboxJob
+from runakode.worker import Worker
+
+
+class FakeSandbox:
+    def __init__(self, result: JobResult) -> None:
+        self.result = result
+        self.error: Exception | None = None
+        self.jobs: list[SandboxJob] = []
+        self.gate: asyncio.Event | None = None
+        self.closed = False
+
+    async def start(self) -> None:
+        return None
+
+    async def run(self, job: SandboxJob) -> JobResult:
+        self.jobs.append(job)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    async def health(self) -> str | None:
+        return "docker is down" if self.closed else None
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(
+        jobTimeout="3s",
+        outputMaxBytes=4096,
+        jobMemory="256m",
+        jobCpu="0.5",
+        sandboxImages={"python": "py-img", "go": "go-img"},
+    )
+
+
+@pytest.fixture
+def sandbox(result_ok: JobResult) -> FakeSandbox:
+    return FakeSandbox(result_ok)
+
+
+@pytest.fixture
+async def worker(settings: Settings, sandbox: FakeSandbox) -> AsyncIterator[Worker]:
+    broker = MemoryBroker(max_length=10)
+    worker = Worker(settings, broker, sandbox)
+    yield worker
+    await broker.close()
+
+
+def test_python_sandbox_job(worker: Worker, make_job: Callable[..., Job]) -> None:
+    job = make_job("print('é')")
+    sandbox_job = worker.sandbox_job(job, LANGUAGES["python"])
+
+    assert sandbox_job.job_id == job.id
+    assert sandbox_job.image == "py-img"
+    assert [(f.name, f.content) for f in sandbox_job.files] == [("main.py", "print('é')".encode())]
+    assert sandbox_job.run_argv == ("python3", "main.py")
+    assert sandbox_job.compile_argv is None
+    assert sandbox_job.compile_timeout_s == 0.0
+    assert sandbox_job.timeout_s == 3.0
+    assert sandbox_job.output_max_bytes == 4096
+    assert sandbox_job.memory_bytes == 256 << 20
+    assert sandbox_job.cpus == 0.5
+
+
+def test_go_sandbox_job_compiles(worker: Worker, make_job: Callable[..., Job]) -> None:
+    sandbox_job = worker.sandbox_job(make_job("package main", "go"), LANGUAGES["go"])
+    assert sandbox_job.image == "go-img"
+    assert sandbox_job.files[0].name == "main.go"
+    assert sandbox_job.compile_argv == ("go", "build", "-o", "main", "main.go")
+    assert sandbox_job.compile_timeout_s == 3.0
+
+
+async def test_handle_returns_the_sandbox_result(
+    worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job], result_ok: JobResult
+) -> None:
+    assert await worker.handle(make_job()) == result_ok
+    assert len(sandbox.jobs) == 1
+    assert worker.in_flight == 0
+
+
+async def test_unserved_language_is_a_poison_job(
+    worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job]
+) -> None:
+    with pytest.raises(PoisonJob, match="cobol"):
+        await worker.handle(make_job(language="cobol"))
+    assert sandbox.jobs == []
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [(SandboxError("docker died"), "sandbox engine"), (RuntimeError("bug"), "worker failed")],
+)
+async def test_sandbox_failures_become_internal_errors(
+    worker: Worker,
+    sandbox: FakeSandbox,
+    make_job: Callable[..., Job],
+    error: Exception,
+    message: str,
+) -> None:
+    sandbox.error = error
+    result = await worker.handle(make_job())
+    assert result.status == Status.INTERNAL_ERROR
+    assert message in result.stderr
+    assert worker.in_flight == 0
+
+
+async def test_stop_waits_for_running_jobs(
+    worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job]
+) -> None:
+    sandbox.gate = asyncio.Event()
+    running = asyncio.create_task(worker.handle(make_job()))
+    await asyncio.sleep(0)
+    assert worker.in_flight == 1
+
+    stopping = asyncio.create_task(worker.stop(grace_s=5))
+    await asyncio.sleep(0.01)
+    assert not stopping.done()
+    assert not sandbox.closed
+
+    sandbox.gate.set()
+    await asyncio.wait_for(stopping, 2)
+    assert running.done()
+    assert sandbox.closed
+
+
+async def test_stop_gives_up_after_the_grace_period(
+    worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job]
+) -> None:
+    sandbox.gate = asyncio.Event()
+    running = asyncio.create_task(worker.handle(make_job()))
+    await asyncio.sleep(0)
+    await asyncio.wait_for(worker.stop(grace_s=0.02), 2)
+    assert sandbox.closed
+    running.cancel()

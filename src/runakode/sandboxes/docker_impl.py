@@ -32,6 +32,16 @@ LABEL_JOB = "runakode.job"
 BOOT_ALLOWANCE_S = 10.0
 EXIT_WAIT_S = 5.0
 DIAGNOSTIC_BYTES = 4096
+# gVisor enforces RLIMIT_NPROC inside the sandbox: a fork or thread bomb gets EAGAIN at this
+# many tasks. The host pids limit is only a backstop: it also counts gVisor's own threads,
+# and reaching it kills the whole sandbox (measured: 512 leaves room for 64 guest tasks).
+MAX_TASKS = 64
+HOST_PIDS_LIMIT = 512
+MAX_OPEN_FILES = 256
+MAX_FILE_BYTES = 64 << 20
+WORK_DIR_BYTES = 64 << 20
+TMP_DIR_BYTES = 64 << 20
+SHM_BYTES = 16 << 20
 
 
 def owner_id() -> str:
@@ -69,7 +79,10 @@ def container_config(job: SandboxJob, labels: dict[str, str]) -> dict[str, Any]:
         "AttachStdout": True,
         "AttachStderr": True,
         "Tty": False,
+        # No network interface at all, on top of runsc's own --network=none.
         "NetworkDisabled": True,
+        # The container id would otherwise be the hostname; it tells the program nothing useful.
+        "Hostname": "sandbox",
         "Labels": labels,
         "HostConfig": {
             "Runtime": RUNTIME,
@@ -78,12 +91,30 @@ def container_config(job: SandboxJob, labels: dict[str, str]) -> dict[str, Any]:
             # Equal to Memory: no swap beyond the memory limit.
             "MemorySwap": job.memory_bytes,
             "NanoCpus": int(job.cpus * 1e9),
+            "PidsLimit": HOST_PIDS_LIMIT,
+            "Ulimits": [
+                {"Name": "nproc", "Soft": MAX_TASKS, "Hard": MAX_TASKS},
+                {"Name": "nofile", "Soft": MAX_OPEN_FILES, "Hard": MAX_OPEN_FILES},
+                {"Name": "fsize", "Soft": MAX_FILE_BYTES, "Hard": MAX_FILE_BYTES},
+                # A core dump of a crashing program is of no use and would cost memory.
+                {"Name": "core", "Soft": 0, "Hard": 0},
+            ],
+            # Nothing from the image can be changed; only the size-capped tmpfs mounts below
+            # are writable, and they live in the sandbox's memory, never on the host's disk.
             "ReadonlyRootfs": True,
-            "Tmpfs": {"/work": "rw,exec,mode=1777", "/tmp": "rw,exec,mode=1777"},
+            "Tmpfs": {
+                "/work": f"rw,exec,nosuid,nodev,size={WORK_DIR_BYTES},mode=1777",
+                "/tmp": f"rw,exec,nosuid,nodev,size={TMP_DIR_BYTES},mode=1777",
+            },
+            "ShmSize": SHM_BYTES,
+            # No capability, and no way to gain one through setuid binaries.
             "CapDrop": ["ALL"],
             "SecurityOpt": ["no-new-privileges"],
             # Output travels over attach only; nothing the program prints is written to host disk.
             "LogConfig": {"Type": "none"},
+            # No host path is mounted: the code arrives on stdin, so nothing links back to the host.
+            "Binds": [],
+            "Mounts": [],
         },
     }
 

@@ -1,4 +1,5 @@
 import contextlib
+import signal
 import time
 from pathlib import Path
 
@@ -78,6 +79,28 @@ def test_stopping_the_service_removes_its_sandboxes(workdir: Path) -> None:
         assert sandboxes_of(pid), "the sleeping job should have a live sandbox"
     assert service.stop() == 0, service.logs()
     assert sandboxes_of(pid) == []
+
+
+def test_a_restarted_service_removes_sandboxes_its_crashed_predecessor_left(
+    workdir: Path,
+) -> None:
+    config = service_config(port=free_port(), jobTimeout="30s")
+    crashed = ServiceProcess("runakode", config, workdir).start()
+    crashed.wait_healthy()
+    assert crashed.proc is not None
+    with contextlib.suppress(httpx.ReadTimeout):
+        httpx.post(
+            f"{crashed.url}/api",
+            json={"language": "python", "source_code": SLEEPER},
+            timeout=3,
+        )
+    left = sandboxes_of(crashed.proc.pid)
+    assert left, "the sleeping job should have a live sandbox"
+    crashed.stop(signal.SIGKILL)
+    assert sandboxes_of(crashed.proc.pid) == left, "nobody cleaned up after a SIGKILL yet"
+    with running("runakode", service_config(port=free_port()), workdir) as successor:
+        successor.wait_healthy()
+        assert sandboxes_of(crashed.proc.pid) == []
 
 
 def test_split_entry_points_refuse_the_memory_broker(workdir: Path) -> None:

@@ -1,4 +1,6 @@
 import json
+import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -6,15 +8,20 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runakode import metrics
 from runakode.config import Settings
 from runakode.errors import BadRequest, PayloadTooLarge, RateLimited, RunakodeError
+from runakode.logs import request_id_from, request_id_var
 from runakode.models import ExecuteRequest, Job, JobResult
 from runakode.ratelimit import TokenBucketLimiter, retry_after_header
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1 << 20
 EXECUTION_PATHS = frozenset({"/api"})
@@ -26,6 +33,50 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 def error_response(error: RunakodeError) -> JSONResponse:
     return JSONResponse({"error": error.message}, error.status_code, headers=error.headers)
+
+
+class RequestContext:
+    """Gives each request an id (the client's X-Request-ID if sane), echoes it, logs the answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
+        token = request_id_var.set(request_id)
+        started = time.monotonic()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode("ascii")),
+                ]
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_with_id)
+        finally:
+            if scope["path"] in EXECUTION_PATHS:
+                metrics.RESPONSES.labels(str(status)).inc()
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": int((time.monotonic() - started) * 1000),
+                    "client": (scope.get("client") or ("?",))[0],
+                },
+            )
+            request_id_var.reset(token)
 
 
 class RequestGate:
@@ -126,12 +177,14 @@ def create_app(
     lifespan: Lifespan | None = None,
 ) -> FastAPI:
     app = FastAPI(title="runakode", version="0.1.0", lifespan=lifespan)
+    add_status_routes(app, health_checks)
     limiter = (
         TokenBucketLimiter(settings.rate_limit.requests_per_second, settings.rate_limit.burst)
         if settings.rate_limit.enabled
         else None
     )
     app.add_middleware(RequestGate, limiter=limiter)
+    app.add_middleware(RequestContext)
 
     @app.exception_handler(RunakodeError)
     async def _service_error(_: Request, exc: RunakodeError) -> JSONResponse:
@@ -159,9 +212,18 @@ def create_app(
         if body.language not in settings.supported_languages:
             supported = ", ".join(settings.supported_languages)
             raise BadRequest(f"language {body.language!r} is not supported ({supported})")
-        job = Job(id=uuid.uuid4().hex, language=body.language, source_code=body.source_code)
+        job = Job(
+            id=uuid.uuid4().hex,
+            language=body.language,
+            source_code=body.source_code,
+            request_id=request_id_var.get(),
+        )
         return await submit(job, settings.api_timeout_s)
 
+    return app
+
+
+def add_status_routes(app: FastAPI, health_checks: list[HealthCheck]) -> None:
     @app.get("/health", summary="Whether this process can serve jobs")
     async def health() -> JSONResponse:
         reasons = [reason for check in health_checks if (reason := await check())]
@@ -169,4 +231,18 @@ def create_app(
             return JSONResponse({"status": "degraded", "reason": "; ".join(reasons)}, 503)
         return JSONResponse({"status": "ok"})
 
+    @app.get("/metrics", summary="Prometheus metrics of this process")
+    async def prometheus_metrics() -> Response:
+        for check in health_checks:
+            await check()  # refreshes the up/down gauges
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_status_app(
+    health_checks: list[HealthCheck], lifespan: Lifespan | None = None
+) -> FastAPI:
+    """/health and /metrics for a process that runs workers but takes no jobs over HTTP."""
+    app = FastAPI(title="runakode worker", version="0.1.0", lifespan=lifespan)
+    add_status_routes(app, health_checks)
+    app.add_middleware(RequestContext)
     return app

@@ -10,6 +10,7 @@ import uvicorn
 
 from runakode.config import Settings, load_settings
 from runakode.errors import RunakodeError
+from runakode.logs import setup_logging
 from runakode.service import Service
 
 log = logging.getLogger("runakode")
@@ -52,35 +53,32 @@ def _fail(prog: str, message: str) -> None:
     sys.exit(2)
 
 
-def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-
-async def _serve_http(service: Service) -> None:
+async def _serve_http(service: Service, port: int) -> None:
     settings = service.settings
     server = uvicorn.Server(
         uvicorn.Config(
             service.create_app(),
             host=settings.address,
-            port=settings.port,
+            port=port,
             log_config=None,
             access_log=False,
+            timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_s)),
         )
     )
     await service.start()
     await server.serve()
     if not server.started:
         await service.stop()
-        raise RunakodeError(f"could not listen on {settings.address}:{settings.port}")
+        raise RunakodeError(f"could not listen on {settings.address}:{port}")
 
 
 async def _serve_workers(service: Service) -> None:
+    """A worker pool with no HTTP port (workerPort: 0): runs until SIGTERM or Ctrl-C."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await service.start()
-    log.info("worker pool ready: %d slot(s)", service.settings.max_workers)
     try:
         await stop.wait()
         log.info("stopping: finishing running jobs")
@@ -90,7 +88,7 @@ async def _serve_workers(service: Service) -> None:
 
 def _run(prog: str, description: str, *, api: bool, workers: bool, argv: list[str] | None) -> None:
     args = _parser(prog, description, with_address=api).parse_args(argv)
-    _setup_logging()
+    setup_logging()
     try:
         settings = _load(args)
         combined = api and workers
@@ -99,7 +97,12 @@ def _run(prog: str, description: str, *, api: bool, workers: bool, argv: list[st
         # uvicorn re-raises the signal that stopped it once it is done; the drain has run by then.
         signal.signal(signal.SIGTERM, lambda *_: None)
         signal.signal(signal.SIGINT, lambda *_: None)
-        asyncio.run(_serve_http(service) if api else _serve_workers(service))
+        if api:
+            asyncio.run(_serve_http(service, settings.port))
+        elif settings.worker_port:
+            asyncio.run(_serve_http(service, settings.worker_port))
+        else:
+            asyncio.run(_serve_workers(service))
     except RunakodeError as exc:
         _fail(prog, exc.message)
 

@@ -98,6 +98,8 @@ class Settings(_Settings):
     output_max_bytes: int = Field(1 << 20, alias="outputMaxBytes", ge=1, le=64 << 20)
     queue_max_length: int = Field(1000, alias="queueMaxLength", ge=1)
     shutdown_grace_s: DurationS = Field(30.0, alias="shutdownGrace")
+    worker_port: int = Field(8081, alias="workerPort", ge=0, le=65535)
+    docker_socket: str = Field("/var/run/docker.sock", alias="dockerSocket", min_length=1)
     sandbox_images: dict[str, str] = Field(
         {"python": "python-runner", "go": "go-runner"}, alias="sandboxImages"
     )

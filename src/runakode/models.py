@@ -1,3 +1,4 @@
+import time
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -40,6 +41,8 @@ class Job(BaseModel):
     id: str = Field(min_length=1, max_length=64)
     language: str = Field(min_length=1, max_length=64)
     source_code: str = Field(min_length=1)
+    submitted_at: float = Field(default_factory=time.time)
+    request_id: str | None = Field(default=None, max_length=128)
 
 
 class JobResult(BaseModel):

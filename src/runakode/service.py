@@ -4,9 +4,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from runakode.api import HealthCheck, create_app
+from runakode.api import HealthCheck, create_app, create_status_app
 from runakode.brokers import Broker, create_broker
 from runakode.config import Settings
+from runakode.sandboxes.docker_api import DockerClient
 from runakode.sandboxes.docker_impl import DockerSandbox
 from runakode.worker import Worker
 
@@ -20,14 +21,15 @@ class Service:
         self.settings = settings
         self.broker: Broker = create_broker(settings, broker_kind)
         self.worker: Worker | None = None
-        self._api = api
+        self.api = api
         if workers:
             images = [settings.sandbox_images[name] for name in settings.supported_languages]
-            self.worker = Worker(settings, self.broker, DockerSandbox(images))
+            sandbox = DockerSandbox(images, DockerClient(settings.docker_socket))
+            self.worker = Worker(settings, self.broker, sandbox)
 
     async def start(self) -> None:
         await self.broker.connect()
-        if self._api:
+        if self.api:
             await self.broker.serve_replies()
         if self.worker is not None:
             await self.worker.start()
@@ -47,6 +49,8 @@ class Service:
         return checks
 
     def create_app(self) -> FastAPI:
+        """The process's HTTP app: the whole API, or only /health and /metrics for a worker."""
+
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             # Started before the server so that a start-up failure is a clear message; stopped
@@ -54,4 +58,6 @@ class Service:
             yield
             await self.stop()
 
+        if not self.api:
+            return create_status_app(self.health_checks(), lifespan)
         return create_app(self.settings, self.broker.submit, self.health_checks(), lifespan)

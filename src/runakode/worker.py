@@ -1,14 +1,20 @@
 import asyncio
+import contextlib
 import logging
+import time
 
+from runakode import metrics
 from runakode.brokers import Broker
 from runakode.config import Settings
 from runakode.errors import PoisonJob, SandboxError
 from runakode.languages import LANGUAGES, Language
+from runakode.logs import request_id_var
 from runakode.models import Job, JobResult
 from runakode.sandboxes import Sandbox, SandboxFile, SandboxJob
 
 log = logging.getLogger(__name__)
+
+ENGINE_PROBE_INTERVAL_S = 2.0
 
 
 class Worker:
@@ -18,17 +24,21 @@ class Worker:
         self._settings = settings
         self._broker = broker
         self._sandbox = sandbox
-        self._in_flight = 0
+        self._running: set[asyncio.Task[object]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._engine_problem: str | None = None
+        self._probe: asyncio.Task[None] | None = None
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return len(self._running)
 
     async def start(self) -> None:
         await self._sandbox.start()
+        self._probe = asyncio.create_task(self._probe_engine())
         await self._broker.consume(self.handle, self._settings.max_workers)
+        log.info("worker pool ready", extra={"slots": self._settings.max_workers})
 
     async def stop(self, grace_s: float) -> None:
         """Take no new jobs, let running ones finish within grace_s, then remove every sandbox."""
@@ -36,16 +46,66 @@ class Worker:
         try:
             await asyncio.wait_for(self._idle.wait(), grace_s)
         except TimeoutError:
-            log.warning("stopping with %d job(s) still running", self._in_flight)
+            log.warning(
+                "grace period over, abandoning running jobs", extra={"jobs": self.in_flight}
+            )
+            # Unacknowledged, they go back to the queue when the broker connection closes.
+            for task in list(self._running):
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
         await self._sandbox.close()
 
     async def health(self) -> str | None:
-        return await self._sandbox.health()
+        return self._engine_problem
+
+    async def _probe_engine(self) -> None:
+        # Probed in the background so /health answers at once even when the engine hangs.
+        while True:
+            problem = await self._sandbox.health()
+            if problem != self._engine_problem:
+                log.warning("sandbox engine: %s", problem or "usable again")
+            self._engine_problem = problem
+            metrics.ENGINE_UP.set(0 if problem else 1)
+            await asyncio.sleep(ENGINE_PROBE_INTERVAL_S)
 
     async def handle(self, job: Job) -> JobResult:
         language = self._language(job.language)
-        self._in_flight += 1
+        request_id_var.set(job.request_id)
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
         self._idle.clear()
+        metrics.IN_FLIGHT.inc()
+        metrics.QUEUE_WAIT.observe(max(0.0, time.time() - job.submitted_at))
+        started = time.monotonic()
+        log.info("job started", extra={"job_id": job.id, "language": job.language})
+        try:
+            result = await self._run(job, language)
+        finally:
+            metrics.IN_FLIGHT.dec()
+            self._running.discard(task)
+            if not self._running:
+                self._idle.set()
+        elapsed_s = time.monotonic() - started
+        metrics.RUN_TIME.labels(job.language).observe(elapsed_s)
+        metrics.JOBS.labels(job.language, result.status.value).inc()
+        log.info(
+            "job finished",
+            extra={
+                "job_id": job.id,
+                "language": job.language,
+                "status": result.status.value,
+                "exit_code": result.exit_code,
+                "duration_ms": int(elapsed_s * 1000),
+            },
+        )
+        return result
+
+    async def _run(self, job: Job, language: Language) -> JobResult:
         try:
             return await self._sandbox.run(self.sandbox_job(job, language))
         except SandboxError as exc:
@@ -54,10 +114,6 @@ class Worker:
         except Exception:
             log.exception("job failed inside the worker", extra={"job_id": job.id})
             return JobResult.internal_error("the worker failed while running the job")
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
 
     def _language(self, name: str) -> Language:
         if name not in self._settings.supported_languages or name not in LANGUAGES:

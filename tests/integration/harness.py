@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ def service_config(**overrides: Any) -> dict[str, Any]:
         "jobTimeout": "3s",
         "outputMaxBytes": 4096,
         "shutdownGrace": "10s",
+        "workerPort": free_port(),
         "rateLimit": {"requestsPerSecond": 0, "burst": 0},
         "rabbitmq": {"url": RABBITMQ_URL, "queue": f"test_jobs_{uuid.uuid4().hex[:8]}"},
     }
@@ -46,9 +47,17 @@ def service_config(**overrides: Any) -> dict[str, Any]:
 class ServiceProcess:
     """One of the console scripts, started for real as a child process with its own config."""
 
-    def __init__(self, program: str, config: dict[str, Any], workdir: Path) -> None:
+    def __init__(
+        self,
+        program: str,
+        config: dict[str, Any],
+        workdir: Path,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
         self.program = program
         self.config = config
+        # Added after RUNAKODE_* variables are stripped, e.g. a canary a sandbox must not see.
+        self.extra_env = dict(extra_env or {})
         self.port = int(config.get("port") or 0)
         name = f"{program}-{uuid.uuid4().hex[:6]}"
         self.config_path = workdir / f"{name}.yaml"
@@ -62,6 +71,7 @@ class ServiceProcess:
 
     def start(self) -> "ServiceProcess":
         env = {key: value for key, value in os.environ.items() if not key.startswith("RUNAKODE_")}
+        env.update(self.extra_env)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [str(BIN / self.program), "--config", str(self.config_path)],
@@ -113,8 +123,13 @@ class ServiceProcess:
 
 
 @contextmanager
-def running(program: str, config: dict[str, Any], workdir: Path) -> Iterator[ServiceProcess]:
-    service = ServiceProcess(program, config, workdir).start()
+def running(
+    program: str,
+    config: dict[str, Any],
+    workdir: Path,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[ServiceProcess]:
+    service = ServiceProcess(program, config, workdir, extra_env).start()
     try:
         yield service
     finally:

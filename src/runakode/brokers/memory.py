@@ -1,6 +1,7 @@
 import asyncio
 import contextlib
 
+from runakode import metrics
 from runakode.brokers.base import JobHandler
 from runakode.errors import PoisonJob, QueueFull, ResultTimeout
 from runakode.models import Job, JobResult
@@ -26,6 +27,7 @@ class MemoryBroker:
         await self.stop_consuming()
 
     def health(self) -> str | None:
+        metrics.BROKER_UP.set(1)
         return None
 
     async def submit(self, job: Job, timeout_s: float) -> JobResult:
@@ -80,6 +82,11 @@ class MemoryBroker:
                 result = await handler(job)
             except PoisonJob as exc:
                 result = JobResult.internal_error(exc.message)
+            except asyncio.CancelledError:
+                # Stopping past the grace period: there is no other worker to hand it to.
+                if not future.done():
+                    future.set_result(JobResult.internal_error("the service stopped mid-job"))
+                raise
             if not future.done():
                 future.set_result(result)
         finally:

@@ -14,6 +14,7 @@ from aio_pika.abc import (
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, PublishError
 from pydantic import ValidationError
 
+from runakode import metrics
 from runakode.brokers.base import JobHandler
 from runakode.errors import BrokerUnavailable, PoisonJob, QueueFull, ResultTimeout
 from runakode.models import Job, JobResult
@@ -71,7 +72,9 @@ class RabbitMQBroker:
 
     def health(self) -> str | None:
         if self._connection is None or not self._connection.connected.is_set():
+            metrics.BROKER_UP.set(0)
             return f"broker unreachable: {self._last_error}"
+        metrics.BROKER_UP.set(1)
         return None
 
     async def _connect_until_done(self) -> None:
@@ -80,6 +83,7 @@ class RabbitMQBroker:
                 connection = await aio_pika.connect_robust(
                     self._url,
                     timeout=CONNECT_TIMEOUT_S,
+                    reconnect_interval=RECONNECT_INTERVAL_S,
                     client_properties={"connection_name": "runakode"},
                 )
             except CONNECTION_EXCEPTIONS as exc:
@@ -206,7 +210,7 @@ class RabbitMQBroker:
             log.warning("set aside a poison job: %s", exc.message)
             await _settle(message.reject(requeue=False))
             return
-        except CONNECTION_EXCEPTIONS as exc:
+        except (TimeoutError, *CONNECTION_EXCEPTIONS) as exc:
             log.warning("lost the broker mid-job, it will be delivered again: %r", exc)
             return
         await _settle(message.ack())
@@ -219,7 +223,10 @@ class RabbitMQBroker:
             correlation_id=message.correlation_id,
         )
         try:
-            await self._channel.default_exchange.publish(reply, routing_key=message.reply_to)
+            await asyncio.wait_for(
+                self._channel.default_exchange.publish(reply, routing_key=message.reply_to),
+                PUBLISH_TIMEOUT_S,
+            )
         except PublishError:
             raise PoisonJob(f"reply queue {message.reply_to!r} does not exist") from None
 

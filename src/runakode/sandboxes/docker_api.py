@@ -45,7 +45,7 @@ class AttachedStream:
 class DockerClient:
     """The few Docker Engine API calls the sandbox needs, over the engine's unix socket."""
 
-    def __init__(self, socket_path: str = DEFAULT_SOCKET, timeout_s: float = 30.0) -> None:
+    def __init__(self, socket_path: str = DEFAULT_SOCKET, timeout_s: float = 15.0) -> None:
         self._socket_path = socket_path
         self._http = httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=socket_path),

@@ -130,8 +130,8 @@ def _report_status(report: PhaseReport) -> Status:
 class DockerSandbox:
     """One fresh gVisor container per job through the Docker Engine API."""
 
-    def __init__(self, images: Iterable[str], docker: DockerClient | None = None) -> None:
-        self._docker = docker or DockerClient()
+    def __init__(self, images: Iterable[str], docker: DockerClient) -> None:
+        self._docker = docker
         self._images = sorted(set(images))
         self._owner = owner_id()
         self._live: set[str] = set()

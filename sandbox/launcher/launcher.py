@@ -22,7 +22,7 @@ DRAIN_AFTER_EXIT_S = 0.05
 
 RUN_STDOUT, RUN_STDERR = b"1", b"2"
 COMPILE_STDOUT, COMPILE_STDERR = b"3", b"4"
-COMPILE_DONE, RUN_DONE, LAUNCHER_ERROR = b"C", b"R", b"X"
+COMPILE_DONE, RUN_DONE, LAUNCHER_ERROR, ACCEPTED = b"C", b"R", b"X", b"A"
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -201,6 +201,8 @@ def main() -> int:
     except (EOFError, ValueError, KeyError, OSError) as exc:
         send(LAUNCHER_ERROR, str(exc).encode())
         return 3
+    # From here on, whatever happens to the sandbox is the program's doing, not a dead sandbox.
+    send(ACCEPTED, b"")
     limit = int(job["output_max_bytes"])
     if job.get("compile"):
         report = Phase(job["compile"], b"", (COMPILE_STDOUT, COMPILE_STDERR), limit).run()

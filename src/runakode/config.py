@@ -98,6 +98,9 @@ class Settings(_Settings):
     output_max_bytes: int = Field(1 << 20, alias="outputMaxBytes", ge=1, le=64 << 20)
     queue_max_length: int = Field(1000, alias="queueMaxLength", ge=1)
     shutdown_grace_s: DurationS = Field(30.0, alias="shutdownGrace")
+    sandbox_pool: dict[str, Annotated[int, Field(ge=0, le=64)]] = Field(
+        {"python": 2, "go": 1}, alias="sandboxPool"
+    )
     worker_port: int = Field(8081, alias="workerPort", ge=0, le=65535)
     docker_socket: str = Field("/var/run/docker.sock", alias="dockerSocket", min_length=1)
     sandbox_images: dict[str, str] = Field(
@@ -115,6 +118,9 @@ class Settings(_Settings):
                 raise ValueError(f"supportedLanguages: unknown language {name!r} (known: {known})")
             if name not in self.sandbox_images:
                 raise ValueError(f"sandboxImages: no image for supported language {name!r}")
+        for name in self.sandbox_pool:
+            if name not in LANGUAGES:
+                raise ValueError(f"sandboxPool: unknown language {name!r}")
         return self
 
 

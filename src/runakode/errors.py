@@ -56,3 +56,9 @@ class PoisonJob(RunakodeError):
     """A queued job no worker can ever run: it is set aside instead of retried."""
 
     code = "poison_job"
+
+
+class SandboxUnavailable(SandboxError):
+    """A sandbox died before it took its job: the job can safely go to another sandbox."""
+
+    code = "sandbox_unavailable"

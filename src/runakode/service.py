@@ -7,11 +7,23 @@ from fastapi import FastAPI
 from runakode.api import HealthCheck, create_app, create_status_app
 from runakode.brokers import Broker, create_broker
 from runakode.config import Settings
+from runakode.sandboxes.base import SandboxSpec
 from runakode.sandboxes.docker_api import DockerClient
 from runakode.sandboxes.docker_impl import DockerSandbox
+from runakode.sandboxes.pool import SandboxPool
 from runakode.worker import Worker
 
 log = logging.getLogger(__name__)
+
+
+def pool_targets(settings: Settings) -> dict[SandboxSpec, int]:
+    """Idle sandboxes to keep per language, in the shape its jobs will ask for."""
+    return {
+        SandboxSpec(settings.sandbox_images[name], settings.job_memory_bytes, settings.job_cpus): (
+            settings.sandbox_pool.get(name, 0)
+        )
+        for name in settings.supported_languages
+    }
 
 
 class Service:
@@ -24,8 +36,10 @@ class Service:
         self.api = api
         if workers:
             images = [settings.sandbox_images[name] for name in settings.supported_languages]
-            sandbox = DockerSandbox(images, DockerClient(settings.docker_socket))
-            self.worker = Worker(settings, self.broker, sandbox)
+            backend = DockerSandbox(images, DockerClient(settings.docker_socket))
+            self.worker = Worker(
+                settings, self.broker, SandboxPool(backend, pool_targets(settings))
+            )
 
     async def start(self) -> None:
         await self.broker.connect()

@@ -12,6 +12,15 @@ class SandboxFile:
 
 
 @dataclass(frozen=True)
+class SandboxSpec:
+    """What a sandbox is booted with, before any job is known."""
+
+    image: str
+    memory_bytes: int
+    cpus: float
+
+
+@dataclass(frozen=True)
 class SandboxJob:
     """Everything a sandbox needs for one job, already validated."""
 
@@ -27,6 +36,10 @@ class SandboxJob:
     memory_bytes: int = 1 << 30
     cpus: float = 1.0
     env: tuple[str, ...] = field(default=())
+
+    @property
+    def spec(self) -> SandboxSpec:
+        return SandboxSpec(self.image, self.memory_bytes, self.cpus)
 
 
 class Sandbox(Protocol):

@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from runakode.errors import SandboxError
+from runakode.errors import SandboxError, SandboxUnavailable
 from runakode.models import JobResult, Status
-from runakode.sandboxes.base import SandboxJob
+from runakode.sandboxes.base import SandboxJob, SandboxSpec
 from runakode.sandboxes.docker_api import STDOUT, DockerClient
 from runakode.sandboxes.launcher_protocol import LauncherOutput, PhaseReport, encode_job
 
@@ -26,7 +26,6 @@ SANDBOX_ENV = (
 )
 LABEL_SANDBOX = "runakode.sandbox"
 LABEL_OWNER = "runakode.owner"
-LABEL_JOB = "runakode.job"
 # Booting a gVisor sandbox takes ~0.3 s idle and several seconds on a loaded host; the program's
 # own deadline is enforced inside, so this only bounds a sandbox that stopped answering.
 BOOT_ALLOWANCE_S = 10.0
@@ -66,13 +65,13 @@ def _owner_is_alive(owner: str) -> bool:
     return _process_start_ticks(int(pid_text)) == ticks
 
 
-def container_config(job: SandboxJob, labels: dict[str, str]) -> dict[str, Any]:
+def container_config(spec: SandboxSpec, labels: dict[str, str]) -> dict[str, Any]:
     return {
-        "Image": job.image,
+        "Image": spec.image,
         "Cmd": list(LAUNCHER_ARGV),
         "User": SANDBOX_USER,
         "WorkingDir": "/work",
-        "Env": [*SANDBOX_ENV, *job.env],
+        "Env": list(SANDBOX_ENV),
         "OpenStdin": True,
         "StdinOnce": True,
         "AttachStdin": True,
@@ -87,10 +86,10 @@ def container_config(job: SandboxJob, labels: dict[str, str]) -> dict[str, Any]:
         "HostConfig": {
             "Runtime": RUNTIME,
             "NetworkMode": "none",
-            "Memory": job.memory_bytes,
+            "Memory": spec.memory_bytes,
             # Equal to Memory: no swap beyond the memory limit.
-            "MemorySwap": job.memory_bytes,
-            "NanoCpus": int(job.cpus * 1e9),
+            "MemorySwap": spec.memory_bytes,
+            "NanoCpus": int(spec.cpus * 1e9),
             "PidsLimit": HOST_PIDS_LIMIT,
             "Ulimits": [
                 {"Name": "nproc", "Soft": MAX_TASKS, "Hard": MAX_TASKS},
@@ -169,20 +168,30 @@ class DockerSandbox:
 
     async def close(self) -> None:
         for container_id in list(self._live):
-            await self._remove(container_id)
+            await self.discard(container_id)
         await self._docker.close()
 
     async def run(self, job: SandboxJob) -> JobResult:
-        labels = {LABEL_SANDBOX: "1", LABEL_OWNER: self._owner, LABEL_JOB: job.job_id}
-        name = f"runakode-{job.job_id[:24]}-{secrets.token_hex(3)}"
-        container_id = await self._docker.create_container(name, container_config(job, labels))
+        prepared = await self.prepare(job.spec)
+        try:
+            return await self.execute(prepared, job)
+        finally:
+            await asyncio.shield(self.discard(prepared))
+
+    async def prepare(self, spec: SandboxSpec) -> str:
+        """Boot a sandbox whose launcher waits for a job; returns its container id."""
+        labels = {LABEL_SANDBOX: "1", LABEL_OWNER: self._owner}
+        name = f"runakode-{secrets.token_hex(8)}"
+        container_id = await self._docker.create_container(name, container_config(spec, labels))
         self._live.add(container_id)
         try:
-            return await self._run_in(container_id, job)
-        finally:
-            await asyncio.shield(self._remove(container_id))
+            await self._docker.start(container_id)
+        except BaseException:
+            await asyncio.shield(self.discard(container_id))
+            raise
+        return container_id
 
-    async def _remove(self, container_id: str) -> None:
+    async def discard(self, container_id: str) -> None:
         try:
             await self._docker.remove(container_id)
         except SandboxError as exc:
@@ -190,14 +199,14 @@ class DockerSandbox:
             return
         self._live.discard(container_id)
 
-    async def _run_in(self, container_id: str, job: SandboxJob) -> JobResult:
+    async def execute(self, container_id: str, job: SandboxJob) -> JobResult:
+        """Hand the job to a prepared sandbox and collect the result; the sandbox is spent."""
         output = LauncherOutput(job.output_max_bytes)
         diagnostics = bytearray()
         stream = await self._docker.attach(container_id)
         started = time.monotonic()
         host_timeout = False
         try:
-            await self._docker.start(container_id)
             await stream.send(encode_job(job))
             async with asyncio.timeout(job.timeout_s + job.compile_timeout_s + BOOT_ALLOWANCE_S):
                 async for stream_id, payload in stream.frames():
@@ -214,12 +223,14 @@ class DockerSandbox:
         elapsed_ms = int((time.monotonic() - started) * 1000)
         if output.finished:
             return self._result(output)
+        if diagnostics:
+            log.warning("sandbox stderr: %s", diagnostics.decode("utf-8", errors="replace"))
+        if not output.accepted and not host_timeout:
+            raise SandboxUnavailable("the sandbox ended before it took the job")
         if host_timeout:
             await self._docker.kill(container_id)
         await self._docker.wait(container_id, timeout_s=EXIT_WAIT_S)
         state = (await self._docker.inspect(container_id)).get("State") or {}
-        if diagnostics:
-            log.warning("sandbox stderr: %s", diagnostics.decode("utf-8", errors="replace"))
         return self._abnormal_result(output, state, host_timeout, elapsed_ms)
 
     @staticmethod

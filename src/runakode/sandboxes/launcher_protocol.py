@@ -15,7 +15,7 @@ MAX_REPORT_BYTES = 4096
 
 RUN_STDOUT, RUN_STDERR = b"1", b"2"
 COMPILE_STDOUT, COMPILE_STDERR = b"3", b"4"
-COMPILE_DONE, RUN_DONE, LAUNCHER_ERROR = b"C", b"R", b"X"
+COMPILE_DONE, RUN_DONE, LAUNCHER_ERROR, ACCEPTED = b"C", b"R", b"X", b"A"
 
 
 def encode_job(job: SandboxJob) -> bytes:
@@ -98,6 +98,7 @@ class LauncherOutput:
         self.compile_report: PhaseReport | None = None
         self.run_report: PhaseReport | None = None
         self.launcher_error: str | None = None
+        self.accepted = False
         self.malformed = False
         self._pending = bytearray()
         self._buffers = {
@@ -140,6 +141,8 @@ class LauncherOutput:
             self.compile_report = PhaseReport.parse(payload)
         elif kind == RUN_DONE and self.run_report is None:
             self.run_report = PhaseReport.parse(payload)
+        elif kind == ACCEPTED:
+            self.accepted = True
         elif kind == LAUNCHER_ERROR:
             self.launcher_error = payload[:MAX_REPORT_BYTES].decode("utf-8", errors="replace")
         else:

@@ -3,7 +3,9 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -53,9 +55,35 @@ def _fail(prog: str, message: str) -> None:
     sys.exit(2)
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that also tells the service the moment a stop signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._on_exit()
+
+
 async def _serve_http(service: Service, port: int) -> None:
     settings = service.settings
-    server = uvicorn.Server(
+    loop = asyncio.get_running_loop()
+    draining: set[asyncio.Task[None]] = set()
+
+    async def stop_taking_jobs() -> None:
+        await service.broker.stop_consuming()
+        log.info("stopping: taking no new jobs")
+
+    def on_exit() -> None:
+        # A worker-only process stops taking jobs at once, not after its HTTP server has wound
+        # down: a job it took meanwhile would only delay its exit. (With the API in the same
+        # process, queued jobs belong to requests still in flight: those are finished first.)
+        if service.worker is not None and not service.api and not draining:
+            loop.call_soon_threadsafe(lambda: draining.add(loop.create_task(stop_taking_jobs())))
+
+    server = _Server(
         uvicorn.Config(
             service.create_app(),
             host=settings.address,
@@ -63,7 +91,8 @@ async def _serve_http(service: Service, port: int) -> None:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_s)),
-        )
+        ),
+        on_exit,
     )
     await service.start()
     await server.serve()

@@ -4,13 +4,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from runakode import metrics
 from runakode.api import HealthCheck, create_app, create_status_app
 from runakode.brokers import Broker, create_broker
 from runakode.config import Settings
+from runakode.models import Status
 from runakode.sandboxes.base import SandboxSpec
 from runakode.sandboxes.docker_api import DockerClient
 from runakode.sandboxes.docker_impl import DockerSandbox
-from runakode.sandboxes.pool import SandboxPool
+from runakode.sandboxes.pool import PreparingBackend, SandboxPool
+from runakode.sandboxes.runsc_impl import RunscSandbox
 from runakode.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -34,9 +37,20 @@ class Service:
         self.broker: Broker = create_broker(settings, broker_kind)
         self.worker: Worker | None = None
         self.api = api
+        # Every language/status series exists from the start, at 0: before a worker's first job,
+        # and in an API-only process, whose own workers finish none.
+        for language in settings.supported_languages:
+            metrics.RUN_TIME.labels(language)
+            for status in Status:
+                metrics.JOBS.labels(language, status.value)
         if workers:
             images = [settings.sandbox_images[name] for name in settings.supported_languages]
-            backend = DockerSandbox(images, DockerClient(settings.docker_socket))
+            docker = DockerClient(settings.docker_socket)
+            backend: PreparingBackend = (
+                RunscSandbox(images, docker)
+                if settings.sandbox_backend == "runsc"
+                else DockerSandbox(images, docker)
+            )
             self.worker = Worker(
                 settings, self.broker, SandboxPool(backend, pool_targets(settings))
             )

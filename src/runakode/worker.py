@@ -85,6 +85,11 @@ class Worker:
         log.info("job started", extra={"job_id": job.id, "language": job.language})
         try:
             result = await self._run(job, language)
+        except asyncio.CancelledError:
+            # Lost broker connection or grace period over: without this, a job that started
+            # would simply vanish from the logs.
+            log.warning("job abandoned", extra={"job_id": job.id, "language": job.language})
+            raise
         finally:
             metrics.IN_FLIGHT.dec()
             self._running.discard(task)

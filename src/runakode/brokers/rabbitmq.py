@@ -194,10 +194,11 @@ class RabbitMQBroker:
 
     async def stop_consuming(self) -> None:
         self._consume_request = None
-        if self._job_queue is not None and self._consumer_tag is not None:
+        # Taken before awaiting: a second caller meanwhile must not cancel the same consumer.
+        consumer_tag, self._consumer_tag = self._consumer_tag, None
+        if self._job_queue is not None and consumer_tag is not None:
             with contextlib.suppress(*CONNECTION_EXCEPTIONS):
-                await self._job_queue.cancel(self._consumer_tag)
-            self._consumer_tag = None
+                await self._job_queue.cancel(consumer_tag)
 
     async def _handle_job(self, message: AbstractIncomingMessage, handler: JobHandler) -> None:
         try:

@@ -1,7 +1,10 @@
 import asyncio
 import json
+import secrets
+import shutil
 import struct
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -98,10 +101,49 @@ class DockerClient:
 
     async def image_exists(self, image: str) -> bool:
         try:
-            await self._request("GET", f"/images/{quote(image, safe='')}/json")
+            await self.inspect_image(image)
         except SandboxError:
             return False
         return True
+
+    async def inspect_image(self, image: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("GET", f"/images/{quote(image, safe='')}/json")
+        return result
+
+    async def export_image(self, image: str, destination: Path) -> None:
+        """Unpack an image's file system into destination (created atomically, root-owned)."""
+        container_id = await self.create_container(
+            f"runakode-export-{secrets.token_hex(4)}", {"Image": image, "Cmd": ["true"]}
+        )
+        partial = destination.with_name(f"{destination.name}.partial-{secrets.token_hex(4)}")
+        partial.mkdir(parents=True, mode=0o755)
+        try:
+            tar = await asyncio.create_subprocess_exec(
+                "tar",
+                "-x",
+                "-p",
+                "--numeric-owner",
+                "-C",
+                str(partial),
+                stdin=asyncio.subprocess.PIPE,
+            )
+            assert tar.stdin is not None
+            async with self._http.stream(
+                "GET", f"/containers/{container_id}/export", timeout=300
+            ) as response:
+                async for chunk in response.aiter_bytes():
+                    tar.stdin.write(chunk)
+                    await tar.stdin.drain()
+            tar.stdin.close()
+            if await tar.wait() != 0:
+                raise SandboxError(f"unpacking image {image} failed")
+            partial.rename(destination)
+        except httpx.HTTPError as exc:
+            raise SandboxError(f"exporting image {image} failed: {exc}") from exc
+        finally:
+            await self.remove(container_id)
+            if partial.exists():
+                shutil.rmtree(partial, ignore_errors=True)
 
     async def create_container(self, name: str, config: dict[str, Any]) -> str:
         result = await self._request(

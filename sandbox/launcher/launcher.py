@@ -15,6 +15,10 @@ import time
 
 HEADER = struct.Struct(">I")
 FRAME = struct.Struct(">cI")
+# Every frame starts with the job's token, which only the host and this process know: the
+# program runs as the same user and can write into our stdout through /proc/1/fd/1, but it
+# cannot make a frame the host accepts.
+token = b""
 MAX_HEADER_BYTES = 64 << 20
 CHUNK_BYTES = 64 << 10
 # How long the pipes may stay open after the main process exited (a background child holding them).
@@ -33,7 +37,7 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def send(kind: bytes, payload: bytes) -> None:
-    write_all(1, FRAME.pack(kind, len(payload)) + payload)
+    write_all(1, token + FRAME.pack(kind, len(payload)) + payload)
 
 
 def read_exact(size: int) -> bytes:
@@ -192,11 +196,13 @@ def kill_everything_else() -> None:
 
 
 def main() -> int:
+    global token
     try:
         (size,) = HEADER.unpack(read_exact(HEADER.size))
         if size > MAX_HEADER_BYTES:
             raise ValueError("job header too large")
         job = json.loads(read_exact(size))
+        token = bytes.fromhex(job["token"])
         write_files(job["files"])
     except (EOFError, ValueError, KeyError, OSError) as exc:
         send(LAUNCHER_ERROR, str(exc).encode())

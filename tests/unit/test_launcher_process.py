@@ -17,6 +17,8 @@ import pytest
 from runakode.sandboxes import SandboxFile, SandboxJob
 from runakode.sandboxes.launcher_protocol import LauncherOutput, PhaseReport, encode_job
 
+TOKEN = bytes(range(16))
+
 LAUNCHER = Path(__file__).resolve().parents[2] / "sandbox" / "launcher" / "launcher.py"
 
 
@@ -72,14 +74,14 @@ def run_launcher(cwd: Path, stdin: bytes) -> tuple[int, LauncherOutput]:
         check=False,
     )
     # A roomy parser, so that the launcher's own cap is what the tests observe.
-    output = LauncherOutput(8 << 20)
+    output = LauncherOutput(8 << 20, TOKEN)
     output.feed(completed.stdout)
-    assert not output.malformed
     return completed.returncode, output
 
 
 def run_job(tmp_path: Path, job: SandboxJob) -> tuple[int, LauncherOutput, PhaseReport]:
-    returncode, output = run_launcher(tmp_path, encode_job(job))
+    returncode, output = run_launcher(tmp_path, encode_job(job, TOKEN))
+    assert not output.malformed
     assert output.launcher_error is None
     assert output.run_report is not None
     return returncode, output, output.run_report
@@ -199,7 +201,7 @@ def test_compile_phase_runs_first(tmp_path: Path) -> None:
 def test_failed_compile_skips_the_run(tmp_path: Path) -> None:
     compile_argv = (sys.executable, "-c", "import sys; sys.exit('syntax error')")
     job = python_job('print("must not run")', compile_argv=compile_argv)
-    returncode, output = run_launcher(tmp_path, encode_job(job))
+    returncode, output = run_launcher(tmp_path, encode_job(job, TOKEN))
     assert returncode == 0
     assert output.compile_report is not None and output.compile_report.exit_code == 1
     assert output.compile_stderr.text() == "syntax error\n"
@@ -223,7 +225,7 @@ def test_unsafe_file_names_are_refused(tmp_path: Path, name: str) -> None:
     workdir.mkdir()
     job = python_job('print("must not run")', files=(SandboxFile(name, b"evil"),))
 
-    returncode, output = run_launcher(workdir, encode_job(job))
+    returncode, output = run_launcher(workdir, encode_job(job, TOKEN))
 
     assert returncode == 3
     assert output.launcher_error is not None and "refusing file name" in output.launcher_error
@@ -232,14 +234,29 @@ def test_unsafe_file_names_are_refused(tmp_path: Path, name: str) -> None:
     assert output.stdout.text() == ""
 
 
-def test_truncated_header_is_a_launcher_error(tmp_path: Path) -> None:
-    returncode, output = run_launcher(tmp_path, encode_job(python_job("print(1)"))[:-10])
+# Before the header is read there is no token to sign with: the host cannot tell such a frame
+# from a forgery, so it sees a sandbox that never took its job (and retries elsewhere).
+def test_truncated_header_is_never_taken_for_a_result(tmp_path: Path) -> None:
+    returncode, output = run_launcher(tmp_path, encode_job(python_job("print(1)"), TOKEN)[:-10])
     assert returncode == 3
-    assert output.launcher_error == "stdin closed before the job arrived"
+    assert not output.accepted and not output.finished and output.malformed
 
 
-def test_garbage_header_is_a_launcher_error(tmp_path: Path) -> None:
+def test_garbage_header_is_never_taken_for_a_result(tmp_path: Path) -> None:
     body = b"{not json"
     returncode, output = run_launcher(tmp_path, len(body).to_bytes(4, "big") + body)
     assert returncode == 3
-    assert output.launcher_error
+    assert not output.accepted and not output.finished and output.malformed
+
+
+def test_launcher_error_after_the_header_is_signed(tmp_path: Path) -> None:
+    job = SandboxJob(
+        job_id="j",
+        image="img",
+        files=(SandboxFile("../escape.py", b"x"),),
+        run_argv=(sys.executable, "main.py"),
+        timeout_s=1.0,
+    )
+    returncode, output = run_launcher(tmp_path, encode_job(job, TOKEN))
+    assert returncode == 3
+    assert output.launcher_error is not None and "escape" in output.launcher_error

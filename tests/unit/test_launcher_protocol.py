@@ -32,8 +32,11 @@ REPORT = {
 }
 
 
-def frame(kind: bytes, payload: bytes) -> bytes:
-    return FRAME.pack(kind, len(payload)) + payload
+TOKEN = bytes(range(16))
+
+
+def frame(kind: bytes, payload: bytes, token: bytes = TOKEN) -> bytes:
+    return token + FRAME.pack(kind, len(payload)) + payload
 
 
 def report(**changes: object) -> bytes:
@@ -75,7 +78,7 @@ def test_encode_job_round_trip() -> None:
         stdin=b"input \xff",
         output_max_bytes=999,
     )
-    header = decode_header(encode_job(job))
+    header = decode_header(encode_job(job, TOKEN))
 
     assert [
         (f["name"], base64.b64decode(f["content"]), f["executable"]) for f in header["files"]
@@ -99,7 +102,7 @@ def test_encode_job_with_compile_phase() -> None:
         compile_argv=("go", "build", "-o", "main", "main.go"),
         compile_timeout_s=4,
     )
-    header = decode_header(encode_job(job))
+    header = decode_header(encode_job(job, TOKEN))
     assert header["compile"] == {
         "argv": ["go", "build", "-o", "main", "main.go"],
         "timeout_s": 4,
@@ -119,7 +122,7 @@ STREAM = (
 
 
 def test_whole_stream() -> None:
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     output.feed(STREAM)
     assert output.stdout.text() == "hello wörld\n"
     assert output.stderr.text() == "oops\n"
@@ -129,26 +132,26 @@ def test_whole_stream() -> None:
 
 
 def test_split_at_every_byte_boundary_gives_the_same_result() -> None:
-    whole = LauncherOutput(1024)
+    whole = LauncherOutput(1024, TOKEN)
     whole.feed(STREAM)
     for cut in range(len(STREAM) + 1):
-        output = LauncherOutput(1024)
+        output = LauncherOutput(1024, TOKEN)
         output.feed(STREAM[:cut])
         output.feed(STREAM[cut:])
         assert summary(output) == summary(whole), f"cut at {cut}"
 
 
 def test_byte_by_byte_gives_the_same_result() -> None:
-    whole = LauncherOutput(1024)
+    whole = LauncherOutput(1024, TOKEN)
     whole.feed(STREAM)
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     for index in range(len(STREAM)):
         output.feed(STREAM[index : index + 1])
     assert summary(output) == summary(whole)
 
 
 def test_not_finished_before_the_report() -> None:
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     output.feed(STREAM[:-1])
     assert not output.finished
     output.feed(STREAM[-1:])
@@ -156,7 +159,7 @@ def test_not_finished_before_the_report() -> None:
 
 
 def test_output_is_capped_and_marked_truncated() -> None:
-    output = LauncherOutput(5)
+    output = LauncherOutput(5, TOKEN)
     output.feed(
         frame(RUN_STDOUT, b"hel") + frame(RUN_STDOUT, b"lo world") + frame(RUN_STDERR, b"ab")
     )
@@ -167,15 +170,15 @@ def test_output_is_capped_and_marked_truncated() -> None:
 
 
 def test_output_exactly_at_the_cap_is_not_truncated() -> None:
-    output = LauncherOutput(5)
+    output = LauncherOutput(5, TOKEN)
     output.feed(frame(RUN_STDOUT, b"12") + frame(RUN_STDOUT, b"345") + frame(RUN_STDOUT, b""))
     assert output.stdout.text() == "12345"
     assert not output.stdout.truncated
 
 
 def test_oversize_frame_is_malformed_and_stops_parsing() -> None:
-    output = LauncherOutput(1024)
-    output.feed(FRAME.pack(RUN_STDOUT, MAX_FRAME_BYTES + 1))  # the header alone is enough
+    output = LauncherOutput(1024, TOKEN)
+    output.feed(TOKEN + FRAME.pack(RUN_STDOUT, MAX_FRAME_BYTES + 1))  # the header alone is enough
     assert output.malformed
     output.feed(frame(RUN_STDOUT, b"after") + report())
     assert output.stdout.text() == ""
@@ -184,7 +187,7 @@ def test_oversize_frame_is_malformed_and_stops_parsing() -> None:
 
 
 def test_frame_of_exactly_the_maximum_is_accepted() -> None:
-    output = LauncherOutput(16)
+    output = LauncherOutput(16, TOKEN)
     output.feed(frame(RUN_STDOUT, b"x" * MAX_FRAME_BYTES))
     assert not output.malformed
     assert output.stdout.text() == "x" * 16
@@ -193,7 +196,7 @@ def test_frame_of_exactly_the_maximum_is_accepted() -> None:
 
 @pytest.mark.parametrize("kind", [b"Z", b"\x00", b"5"])
 def test_unknown_frame_kind_is_malformed(kind: bytes) -> None:
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     output.feed(frame(kind, b"?"))
     assert output.malformed
     output.feed(report())
@@ -201,7 +204,7 @@ def test_unknown_frame_kind_is_malformed(kind: bytes) -> None:
 
 
 def test_second_run_report_is_malformed() -> None:
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     output.feed(report(exit_code=0) + report(exit_code=1))
     assert output.run_report is not None and output.run_report.exit_code == 0
     assert output.malformed
@@ -221,7 +224,7 @@ def test_second_run_report_is_malformed() -> None:
     ],
 )
 def test_garbage_report_is_none(payload: bytes) -> None:
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     output.feed(frame(RUN_DONE, payload))
     assert output.run_report is None
     assert not output.finished
@@ -233,21 +236,21 @@ def test_report_fields_are_normalised() -> None:
 
 
 def test_non_utf8_output_decodes_with_replacement() -> None:
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     output.feed(frame(RUN_STDOUT, b"ok \xff\xfe end") + frame(RUN_STDERR, "é".encode()[:1]))
     assert output.stdout.text() == "ok \ufffd\ufffd end"
     assert output.stderr.text() == "\ufffd"
 
 
 def test_launcher_error_finishes() -> None:
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     output.feed(frame(LAUNCHER_ERROR, b"refusing file name '../x' \xff"))
     assert output.launcher_error == "refusing file name '../x' \ufffd"
     assert output.finished
 
 
 def test_failed_compile_finishes_without_a_run_report() -> None:
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     compile_report = json.dumps({**REPORT, "exit_code": 2}).encode()
     output.feed(frame(COMPILE_STDERR, b"syntax error") + frame(COMPILE_DONE, compile_report))
     assert output.compile_stderr.text() == "syntax error"
@@ -256,7 +259,7 @@ def test_failed_compile_finishes_without_a_run_report() -> None:
 
 
 def test_successful_compile_is_not_finished() -> None:
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     output.feed(frame(COMPILE_DONE, json.dumps(REPORT).encode()))
     assert not output.finished
 
@@ -265,7 +268,7 @@ def test_successful_compile_is_not_finished() -> None:
 
 
 def test_malformed_frame_stops_parsing_within_the_same_chunk() -> None:
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     output.feed(frame(b"Z", b"") + frame(RUN_STDOUT, b"after") + report())
     assert output.malformed
     assert output.stdout.text() == ""
@@ -275,6 +278,20 @@ def test_malformed_frame_stops_parsing_within_the_same_chunk() -> None:
 @pytest.mark.parametrize("number", ["Infinity", "-Infinity", "1e400"])
 def test_infinite_numbers_in_a_report_are_garbage(number: str) -> None:
     payload = json.dumps(REPORT).replace('"exit_code": 0', f'"exit_code": {number}')
-    output = LauncherOutput(1024)
+    output = LauncherOutput(1024, TOKEN)
     output.feed(frame(RUN_DONE, payload.encode()))
     assert output.run_report is None
+
+
+def test_a_frame_without_the_jobs_token_is_rejected() -> None:
+    output = LauncherOutput(1024, TOKEN)
+    forged = frame(RUN_STDOUT, b"forged", token=bytes(16)) + report()
+    output.feed(forged)
+    assert output.malformed
+    assert output.stdout.text() == ""
+    assert not output.finished
+
+
+def test_encode_job_sends_the_token() -> None:
+    job = SandboxJob(job_id="j", image="img", files=(), run_argv=("true",), timeout_s=1.0)
+    assert decode_header(encode_job(job, TOKEN))["token"] == TOKEN.hex()

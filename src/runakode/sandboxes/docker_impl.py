@@ -10,7 +10,7 @@ from runakode.models import JobResult
 from runakode.sandboxes import hardening
 from runakode.sandboxes.base import SandboxJob, SandboxSpec
 from runakode.sandboxes.docker_api import STDOUT, DockerClient
-from runakode.sandboxes.launcher_protocol import LauncherOutput, encode_job
+from runakode.sandboxes.launcher_protocol import LauncherOutput, encode_job, new_token
 from runakode.sandboxes.ownership import owner_id, owner_is_alive
 from runakode.sandboxes.results import abnormal_result, finished_result
 
@@ -146,13 +146,14 @@ class DockerSandbox:
 
     async def execute(self, container_id: str, job: SandboxJob) -> JobResult:
         """Hand the job to a prepared sandbox and collect the result; the sandbox is spent."""
-        output = LauncherOutput(job.output_max_bytes)
+        token = new_token()
+        output = LauncherOutput(job.output_max_bytes, token)
         diagnostics = bytearray()
         stream = await self._docker.attach(container_id)
         started = time.monotonic()
         host_timeout = False
         try:
-            await stream.send(encode_job(job))
+            await stream.send(encode_job(job, token))
             deadline_s = job.timeout_s + job.compile_timeout_s + hardening.BOOT_ALLOWANCE_S
             async with asyncio.timeout(deadline_s):
                 async for stream_id, payload in stream.frames():

@@ -1,5 +1,6 @@
 import base64
 import json
+import secrets
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,17 @@ COMPILE_STDOUT, COMPILE_STDERR = b"3", b"4"
 COMPILE_DONE, RUN_DONE, LAUNCHER_ERROR, ACCEPTED = b"C", b"R", b"X", b"A"
 
 
-def encode_job(job: SandboxJob) -> bytes:
+TOKEN_BYTES = 16
+
+
+def new_token() -> bytes:
+    """A per-job secret that prefixes every frame: the program cannot forge the launcher."""
+    return secrets.token_bytes(TOKEN_BYTES)
+
+
+def encode_job(job: SandboxJob, token: bytes) -> bytes:
     header: dict[str, Any] = {
+        "token": token.hex(),
         "files": [
             {
                 "name": file.name,
@@ -90,7 +100,9 @@ class CappedBuffer:
 class LauncherOutput:
     """Reassembles the launcher's frames from the container's stdout, byte by byte as it arrives."""
 
-    def __init__(self, output_max_bytes: int) -> None:
+    def __init__(self, output_max_bytes: int, token: bytes) -> None:
+        self._token = token
+        self._frame_size = len(token) + FRAME.size
         self.stdout = CappedBuffer(output_max_bytes)
         self.stderr = CappedBuffer(output_max_bytes)
         self.compile_stdout = CappedBuffer(output_max_bytes)
@@ -119,16 +131,20 @@ class LauncherOutput:
         if self.malformed:
             return
         self._pending += data
-        while len(self._pending) >= FRAME.size:
-            kind, size = FRAME.unpack_from(self._pending)
+        while len(self._pending) >= self._frame_size:
+            if self._pending[: len(self._token)] != self._token:
+                self.malformed = True
+                self._pending.clear()
+                return
+            kind, size = FRAME.unpack_from(self._pending, len(self._token))
             if size > MAX_FRAME_BYTES:
                 self.malformed = True
                 self._pending.clear()
                 return
-            if len(self._pending) < FRAME.size + size:
+            if len(self._pending) < self._frame_size + size:
                 return
-            payload = bytes(self._pending[FRAME.size : FRAME.size + size])
-            del self._pending[: FRAME.size + size]
+            payload = bytes(self._pending[self._frame_size : self._frame_size + size])
+            del self._pending[: self._frame_size + size]
             self._accept(kind, payload)
             if self.malformed:
                 self._pending.clear()

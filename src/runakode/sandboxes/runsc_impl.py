@@ -16,7 +16,7 @@ from runakode.models import JobResult
 from runakode.sandboxes import cgroups, hardening
 from runakode.sandboxes.base import SandboxJob, SandboxSpec
 from runakode.sandboxes.docker_api import DockerClient
-from runakode.sandboxes.launcher_protocol import LauncherOutput, encode_job
+from runakode.sandboxes.launcher_protocol import LauncherOutput, encode_job, new_token
 from runakode.sandboxes.ownership import local_owner, local_owner_is_alive
 from runakode.sandboxes.results import abnormal_result, finished_result
 
@@ -161,7 +161,7 @@ class RunscSandbox:
             raise SandboxError(f"runsc list failed: {output[:200]!r}")
         names = {str(entry.get("id", "")) for entry in json.loads(output or b"null") or []}
         names.update(cgroups.leftovers())
-        names.update(path.name for path in BUNDLE_DIR.iterdir())
+        names.update(os.listdir(BUNDLE_DIR))
         orphans = [
             name
             for name in names
@@ -244,11 +244,12 @@ class RunscSandbox:
         sandbox = self._live[sandbox_id]
         process = sandbox.process
         assert process.stdin is not None and process.stdout is not None
-        output = LauncherOutput(job.output_max_bytes)
+        token = new_token()
+        output = LauncherOutput(job.output_max_bytes, token)
         started = time.monotonic()
         host_timeout = False
         try:
-            process.stdin.write(encode_job(job))
+            process.stdin.write(encode_job(job, token))
             await process.stdin.drain()
             process.stdin.close()
             deadline_s = job.timeout_s + job.compile_timeout_s + hardening.BOOT_ALLOWANCE_S

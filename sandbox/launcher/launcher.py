@@ -21,6 +21,7 @@ FRAME = struct.Struct(">cI")
 token = b""
 MAX_HEADER_BYTES = 64 << 20
 CHUNK_BYTES = 64 << 10
+READY = b"Y"
 # How long the pipes may stay open after the main process exited (a background child holding them).
 DRAIN_AFTER_EXIT_S = 0.05
 
@@ -197,6 +198,10 @@ def kill_everything_else() -> None:
 
 def main() -> int:
     global token
+    if "--announce" in sys.argv[1:]:
+        # Booted and waiting: lets the host keep this sandbox as ready (sent before any job,
+        # so before any program could exist to fake it).
+        write_all(1, READY)
     try:
         (size,) = HEADER.unpack(read_exact(HEADER.size))
         if size > MAX_HEADER_BYTES:

@@ -1,6 +1,7 @@
 import asyncio
 import contextlib
 import logging
+import os
 from collections import deque
 from typing import Protocol
 
@@ -13,6 +14,8 @@ log = logging.getLogger(__name__)
 REFILL_RETRY_S = 2.0
 # Idle sandboxes are only booted while the host keeps at least this much memory available.
 MIN_AVAILABLE_BYTES = 1 << 30
+# Boots at once: each is CPU-bound, so more than the host's cores only adds contention.
+PARALLEL_BOOTS = max(1, min(4, os.cpu_count() or 1))
 
 
 class PreparingBackend(Protocol):
@@ -105,9 +108,29 @@ class SandboxPool:
                 await asyncio.wait_for(self._wanted.wait(), REFILL_RETRY_S)
 
     async def _refill(self) -> None:
-        # One at a time: booting competes with running jobs for the same CPUs.
-        for spec, target in self._targets.items():
-            while len(self._idle[spec]) < target:
-                if available_memory_bytes() < MIN_AVAILABLE_BYTES:
-                    return
-                self._idle[spec].append(await self._backend.prepare(spec))
+        while wanted := self._wanted_specs():
+            booted = await asyncio.gather(
+                *(self._backend.prepare(spec) for spec in wanted), return_exceptions=True
+            )
+            failures = []
+            for spec, outcome in zip(wanted, booted, strict=True):
+                if isinstance(outcome, BaseException):
+                    failures.append(outcome)
+                else:
+                    self._idle[spec].append(outcome)
+            if failures:
+                raise failures[0]
+
+    def _wanted_specs(self) -> list[SandboxSpec]:
+        """The next few sandboxes to boot, emptiest pool first, while memory allows."""
+        if available_memory_bytes() < MIN_AVAILABLE_BYTES:
+            return []
+        missing = sorted(
+            (
+                (len(self._idle[spec]) + rank, spec)
+                for spec, target in self._targets.items()
+                for rank in range(target - len(self._idle[spec]))
+            ),
+            key=lambda slot: slot[0],
+        )
+        return [spec for _, spec in missing[:PARALLEL_BOOTS]]

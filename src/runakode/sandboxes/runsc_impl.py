@@ -27,6 +27,8 @@ STATE_DIR = Path("/run/runakode/runsc")
 BUNDLE_DIR = Path("/run/runakode/bundles")
 ROOTFS_DIR = Path("/var/lib/runakode/rootfs")
 READ_BYTES = 64 << 10
+# The launcher's first byte when started with --announce: booted and waiting for its job.
+READY = b"Y"
 
 
 @dataclass
@@ -59,7 +61,7 @@ def oci_config(spec: SandboxSpec, rootfs: Path, env: list[str], cgroup: str) -> 
         "process": {
             "terminal": False,
             "user": {"uid": hardening.SANDBOX_UID, "gid": hardening.SANDBOX_GID},
-            "args": list(hardening.LAUNCHER_ARGV),
+            "args": [*hardening.LAUNCHER_ARGV, "--announce"],
             "env": env,
             "cwd": "/work",
             "capabilities": no_capabilities,
@@ -215,6 +217,16 @@ class RunscSandbox:
             start_new_session=True,
         )
         self._live[sandbox_id] = _Sandbox(sandbox_id, process, spec)
+        assert process.stdout is not None
+        try:
+            ready = await asyncio.wait_for(
+                process.stdout.readexactly(len(READY)), hardening.BOOT_ALLOWANCE_S
+            )
+        except (TimeoutError, asyncio.IncompleteReadError):
+            ready = b""
+        if ready != READY:
+            await self.discard(sandbox_id)
+            raise SandboxError("a sandbox did not boot")
         return sandbox_id
 
     async def discard(self, sandbox_id: str) -> None:

@@ -16,7 +16,7 @@ LANGUAGES: dict[str, Language] = {
         Language(
             name="go",
             source_file="main.go",
-            compile=("go", "build", "-o", "main", "main.go"),
+            compile=("runakode-go-build",),
             run=("./main",),
         ),
     )

@@ -84,7 +84,7 @@ def test_go_sandbox_job_compiles(worker: Worker, make_job: Callable[..., Job]) -
     sandbox_job = worker.sandbox_job(make_job("package main", "go"), LANGUAGES["go"])
     assert sandbox_job.image == "go-img"
     assert sandbox_job.files[0].name == "main.go"
-    assert sandbox_job.compile_argv == ("go", "build", "-o", "main", "main.go")
+    assert sandbox_job.compile_argv == ("runakode-go-build",)
     assert sandbox_job.compile_timeout_s == 3.0
 
 

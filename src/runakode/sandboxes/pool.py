@@ -52,6 +52,7 @@ class SandboxPool:
         self._wanted = asyncio.Event()
         self._refiller: asyncio.Task[None] | None = None
         self._discards: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     def idle_count(self, spec: SandboxSpec) -> int:
         return len(self._idle.get(spec, ()))
@@ -65,6 +66,7 @@ class SandboxPool:
         return await self._backend.health()
 
     async def close(self) -> None:
+        self._closing = True
         if self._refiller is not None:
             self._refiller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -96,7 +98,7 @@ class SandboxPool:
             task.add_done_callback(self._discards.discard)
 
     async def _refill_forever(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 await self._refill()
             except SandboxError as exc:
@@ -104,8 +106,11 @@ class SandboxPool:
                 await asyncio.sleep(REFILL_RETRY_S)
                 continue
             self._wanted.clear()
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow the
+            # cancellation from close() when the event is set at the same moment.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wanted.wait(), REFILL_RETRY_S)
+                async with asyncio.timeout(REFILL_RETRY_S):
+                    await self._wanted.wait()
 
     async def _refill(self) -> None:
         while wanted := self._wanted_specs():

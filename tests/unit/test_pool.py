@@ -1,0 +1,109 @@
+import asyncio
+import itertools
+
+from runakode.errors import SandboxUnavailable
+from runakode.models import JobResult, Status
+from runakode.sandboxes.base import SandboxJob, SandboxSpec
+from runakode.sandboxes.pool import SandboxPool
+
+SPEC = SandboxSpec("python-runner", 256 << 20, 1.0)
+
+
+def job() -> SandboxJob:
+    return SandboxJob(
+        job_id="j",
+        image=SPEC.image,
+        files=(),
+        run_argv=("true",),
+        timeout_s=1.0,
+        memory_bytes=SPEC.memory_bytes,
+        cpus=SPEC.cpus,
+    )
+
+
+class FakeBackend:
+    def __init__(self) -> None:
+        self.ids = (f"sb{n}" for n in itertools.count())
+        self.prepared: list[str] = []
+        self.executed: list[str] = []
+        self.discarded: list[str] = []
+        self.dead: set[str] = set()
+        self.closed = False
+
+    async def start(self) -> None:
+        return None
+
+    async def prepare(self, spec: SandboxSpec) -> str:
+        assert spec == SPEC
+        sandbox_id = next(self.ids)
+        self.prepared.append(sandbox_id)
+        return sandbox_id
+
+    async def execute(self, sandbox_id: str, job: SandboxJob) -> JobResult:
+        if sandbox_id in self.dead:
+            raise SandboxUnavailable("dead")
+        self.executed.append(sandbox_id)
+        return JobResult(
+            stdout=sandbox_id,
+            stderr="",
+            exit_code=0,
+            timeout=False,
+            exec_time_ms=1,
+            status=Status.OK,
+        )
+
+    async def discard(self, sandbox_id: str) -> None:
+        self.discarded.append(sandbox_id)
+
+    async def health(self) -> str | None:
+        return None
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def wait_for_idle(pool: SandboxPool, count: int) -> None:
+    for _ in range(200):
+        if pool.idle_count(SPEC) == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"pool never reached {count} idle sandboxes")
+
+
+async def test_jobs_take_prebooted_sandboxes_and_each_is_used_once() -> None:
+    backend = FakeBackend()
+    pool = SandboxPool(backend, {SPEC: 2})
+    await pool.start()
+    await wait_for_idle(pool, 2)
+    results = [await pool.run(job()) for _ in range(5)]
+    await wait_for_idle(pool, 2)
+    used = [result.stdout for result in results]
+    assert len(set(used)) == 5, "a sandbox served two jobs"
+    assert used[0] in backend.prepared[:2], "the first job did not get a prebooted sandbox"
+    await pool.close()
+    assert set(backend.discarded) == set(backend.prepared)
+    assert backend.closed
+
+
+async def test_without_a_pool_a_job_boots_its_own_sandbox() -> None:
+    backend = FakeBackend()
+    pool = SandboxPool(backend, {SPEC: 0})
+    await pool.start()
+    result = await pool.run(job())
+    assert result.stdout == "sb0"
+    assert backend.prepared == ["sb0"]
+    await pool.close()
+    assert backend.discarded == ["sb0"]
+
+
+async def test_a_dead_idle_sandbox_is_replaced_not_blamed() -> None:
+    backend = FakeBackend()
+    pool = SandboxPool(backend, {SPEC: 1})
+    await pool.start()
+    await wait_for_idle(pool, 1)
+    backend.dead.add(backend.prepared[0])
+    result = await pool.run(job())
+    assert result.status == Status.OK
+    assert result.stdout != backend.prepared[0]
+    await pool.close()
+    assert backend.prepared[0] in backend.discarded

@@ -174,9 +174,9 @@ setup_venv() {
         log "venv: up to date"
         return
     fi
-    log "venv: installing .[dev] into .venv"
+    log "venv: installing .[dev,bench] into .venv"
     [[ -x .venv/bin/python ]] || python3 -m venv .venv
-    .venv/bin/pip install -q -e '.[dev]'
+    .venv/bin/pip install -q -e '.[dev,bench]'
     echo "$want" >"$VENV_STAMP"
 }
 

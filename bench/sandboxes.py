@@ -1,0 +1,106 @@
+"""The sandboxes one service process owns, seen from outside, for either backend.
+
+docker: containers labelled runakode.sandbox=1 whose runakode.owner label is host/pid/ticks.
+runsc: gVisor sandboxes in the service's runsc state directory, named runakode-pid-ticks-*.
+Either way `pid` is the host pid of the gVisor sandbox process; its parent is the process that
+supervises it (the containerd shim, or the service's `runsc run` child).
+"""
+
+import dataclasses
+import json
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+from typing import Protocol
+
+from bench import docker
+
+# As in src/runakode/sandboxes/runsc_impl.py.
+RUNSC_STATE_DIR = Path("/run/runakode/runsc")
+RUNSC_BUNDLE_DIR = Path("/run/runakode/bundles")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sandbox:
+    name: str
+    running: bool
+    pid: int = 0  # 0: not known yet (see Probe.pid)
+
+
+class Probe(Protocol):
+    def owned(self) -> list[Sandbox]: ...
+    def pid(self, sandbox: Sandbox) -> int: ...
+    def remove(self, sandboxes: list[Sandbox]) -> list[str]: ...
+
+
+def start_ticks(pid: int) -> str:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[19]
+
+
+class DockerProbe:
+    def __init__(self, service_pid: int, ticks: str) -> None:
+        self.owner = f"{socket.gethostname()}/{service_pid}/{ticks}"
+
+    def owned(self) -> list[Sandbox]:
+        return [
+            Sandbox(c.id, c.state == "running")
+            for c in docker.containers(f"label={docker.SANDBOX_LABEL}=1")
+            if c.owner == self.owner
+        ]
+
+    def pid(self, sandbox: Sandbox) -> int:
+        return sandbox.pid or docker.main_pid(sandbox.name)
+
+    def remove(self, sandboxes: list[Sandbox]) -> list[str]:
+        docker.remove([s.name for s in sandboxes])
+        return [f"container {s.name[:12]}" for s in sandboxes]
+
+
+class RunscProbe:
+    def __init__(self, service_pid: int, ticks: str) -> None:
+        self.prefix = f"runakode-{service_pid}-{ticks}-"
+
+    def _runsc(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["runsc", "--root", str(RUNSC_STATE_DIR), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+
+    def owned(self) -> list[Sandbox]:
+        if not RUNSC_STATE_DIR.is_dir():
+            return []
+        done = self._runsc("list", "-format=json")
+        if done.returncode != 0:
+            raise RuntimeError(f"runsc list failed: {done.stdout[:200]}{done.stderr[:200]}")
+        entries = json.loads(done.stdout or "null") or []
+        return [
+            Sandbox(str(e["id"]), e.get("status") == "running", int(e.get("pid") or 0))
+            for e in entries
+            if str(e.get("id", "")).startswith(self.prefix)
+        ]
+
+    def pid(self, sandbox: Sandbox) -> int:
+        return sandbox.pid
+
+    def remove(self, sandboxes: list[Sandbox]) -> list[str]:
+        for sandbox in sandboxes:
+            self._runsc("kill", sandbox.name, "KILL")
+            self._runsc("delete", "--force", sandbox.name)
+        left = [f"runsc sandbox {s.name}" for s in sandboxes]
+        if RUNSC_BUNDLE_DIR.is_dir():
+            for bundle in RUNSC_BUNDLE_DIR.glob(f"{self.prefix}*"):
+                shutil.rmtree(bundle, ignore_errors=True)
+                left.append(f"bundle {bundle}")
+        return left
+
+
+def probe(backend: str, service_pid: int) -> Probe:
+    ticks = start_ticks(service_pid)
+    if backend == "runsc":
+        return RunscProbe(service_pid, ticks)
+    return DockerProbe(service_pid, ticks)

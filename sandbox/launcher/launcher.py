@@ -80,6 +80,8 @@ class Phase:
         self.argv = spec["argv"]
         self.timeout_s = float(spec["timeout_s"])
         self.kill_on_flood = bool(spec.get("kill_on_output_limit", True))
+        # One pipe for both streams keeps their order, as a terminal would show it.
+        self.merge_output = bool(spec.get("merge_output", False))
         self.stdin = memoryview(stdin)
         self.kinds = kinds
         self.limit = limit
@@ -95,7 +97,7 @@ class Phase:
                 self.argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=subprocess.STDOUT if self.merge_output else subprocess.PIPE,
                 start_new_session=True,
             )
         except OSError as exc:
@@ -120,14 +122,15 @@ class Phase:
 
     def pump(self, proc: subprocess.Popen, deadline: float) -> None:
         selector = selectors.DefaultSelector()
-        assert proc.stdin and proc.stdout and proc.stderr
+        assert proc.stdin and proc.stdout
         os.set_blocking(proc.stdin.fileno(), False)
         if self.stdin:
             selector.register(proc.stdin, selectors.EVENT_WRITE, -1)
         else:
             proc.stdin.close()
         selector.register(proc.stdout, selectors.EVENT_READ, 0)
-        selector.register(proc.stderr, selectors.EVENT_READ, 1)
+        if proc.stderr is not None:
+            selector.register(proc.stderr, selectors.EVENT_READ, 1)
         exited_at = None
         while selector.get_map():
             now = time.monotonic()
@@ -216,7 +219,8 @@ def main() -> int:
     send(ACCEPTED, b"")
     limit = int(job["output_max_bytes"])
     if job.get("compile"):
-        report = Phase(job["compile"], b"", (COMPILE_STDOUT, COMPILE_STDERR), limit).run()
+        compile_limit = int(job["compile"].get("output_max_bytes", limit))
+        report = Phase(job["compile"], b"", (COMPILE_STDOUT, COMPILE_STDERR), compile_limit).run()
         kill_everything_else()
         send(COMPILE_DONE, json.dumps(report).encode())
         if report["exit_code"] != 0 or report["timed_out"]:

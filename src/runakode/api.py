@@ -4,29 +4,63 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runakode import metrics
 from runakode.config import Settings
 from runakode.errors import BadRequest, PayloadTooLarge, RateLimited, RunakodeError
+from runakode.languages import LANGUAGES, resolve
 from runakode.logs import request_id_from, request_id_var
-from runakode.models import ExecuteRequest, Job, JobResult
+from runakode.models import (
+    ExecuteCompatRequest,
+    ExecuteRequest,
+    Job,
+    JobFile,
+    JobResult,
+    LanguageInfo,
+    Limits,
+    Status,
+)
 from runakode.ratelimit import TokenBucketLimiter, retry_after_header
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1 << 20
-EXECUTION_PATHS = frozenset({"/api"})
+EXECUTION_PATHS = frozenset({"/api", "/execute"})
 
 HealthCheck = Callable[[], Awaitable[str | None]]
+LanguageVersions = Callable[[], Awaitable[dict[str, str | None]]]
+RequestModel = TypeVar("RequestModel", bound=BaseModel)
+MIN_MEMORY_BYTES = 16 << 20
+EXECUTE_EXAMPLE: dict[str, Any] = {
+    "language": "python",
+    "source_code": (
+        "import sys\nname = sys.stdin.readline().strip()\n"
+        "print(f'hello {name}', sys.argv[1:], open('data.txt').read().strip())"
+    ),
+    "stdin": "world\n",
+    "args": ["--loud"],
+    "files": [{"name": "data.txt", "content": "42\n"}],
+    "limits": {"timeout_s": 2, "memory_mb": 256},
+}
+
+
+class CompatResult(BaseModel):
+    output: str = Field(examples=["hello\n"])
+
+
+async def no_versions() -> dict[str, str | None]:
+    return {}
+
+
 Submit = Callable[[Job, float], Awaitable[JobResult]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -156,18 +190,59 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
-def execute_request_schema() -> dict[str, Any]:
+def request_schema(model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
+    """The documented body of a route that parses its body itself (for 400s in our own words)."""
     return {
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {
-                    "schema": ExecuteRequest.model_json_schema(),
-                    "example": {"language": "python", "source_code": 'print("hello")'},
-                }
+                "application/json": {"schema": model.model_json_schema(), "example": example}
             },
         }
     }
+
+
+def validated(model: type[RequestModel], raw: bytes) -> RequestModel:
+    try:
+        return model.model_validate(parse_json_object(raw))
+    except ValidationError as exc:
+        raise BadRequest(_describe_validation(exc)) from None
+
+
+def build_job(settings: Settings, body: ExecuteRequest, *, merge_output: bool = False) -> Job:
+    """Checks what depends on the operator's settings and turns a request into a job."""
+    language = resolve(body.language)
+    if language is None or language.name not in settings.supported_languages:
+        supported = ", ".join(settings.supported_languages)
+        raise BadRequest(f"language {body.language!r} is not supported ({supported})")
+    main_file = language.main_file(body.source_code)
+    if any(file.name == main_file for file in body.files):
+        raise BadRequest(f"files: {main_file!r} is the name of the main source file")
+    limits = body.limits or Limits()
+    memory_bytes = limits.memory_mb << 20 if limits.memory_mb is not None else None
+    maximums: tuple[tuple[str, float | None, float], ...] = (
+        ("timeout_s", limits.timeout_s, settings.job_timeout_s),
+        ("memory_mb", limits.memory_mb, settings.job_memory_bytes / (1 << 20)),
+        ("output_max_bytes", limits.output_max_bytes, settings.output_max_bytes),
+    )
+    for name, value, maximum in maximums:
+        if value is not None and value > maximum:
+            raise BadRequest(f"limits.{name}: at most {maximum:g} on this service")
+    if memory_bytes is not None and memory_bytes < MIN_MEMORY_BYTES:
+        raise BadRequest(f"limits.memory_mb: at least {MIN_MEMORY_BYTES >> 20}")
+    return Job(
+        id=uuid.uuid4().hex,
+        language=language.name,
+        source_code=body.source_code,
+        stdin=body.stdin,
+        args=body.args,
+        files=[JobFile(name=file.name, content=file.content) for file in body.files],
+        timeout_s=limits.timeout_s,
+        memory_bytes=memory_bytes,
+        output_max_bytes=limits.output_max_bytes,
+        merge_output=merge_output,
+        request_id=request_id_var.get(),
+    )
 
 
 def create_app(
@@ -175,7 +250,9 @@ def create_app(
     submit: Submit,
     health_checks: list[HealthCheck],
     lifespan: Lifespan | None = None,
+    language_versions: LanguageVersions | None = None,
 ) -> FastAPI:
+    language_versions = language_versions or no_versions
     app = FastAPI(title="runakode", version="0.1.0", lifespan=lifespan)
     add_status_routes(app, health_checks)
     limiter = (
@@ -201,24 +278,45 @@ def create_app(
     @app.post(
         "/api",
         response_model=JobResult,
-        openapi_extra=execute_request_schema(),
-        summary="Run a program in a fresh sandbox and return its output",
+        response_model_exclude_none=True,
+        openapi_extra=request_schema(ExecuteRequest, EXECUTE_EXAMPLE),
+        summary="Run a program in a fresh sandbox and return what it did",
     )
     async def execute(request: Request) -> JobResult:
-        try:
-            body = ExecuteRequest.model_validate(parse_json_object(await request.body()))
-        except ValidationError as exc:
-            raise BadRequest(_describe_validation(exc)) from None
-        if body.language not in settings.supported_languages:
-            supported = ", ".join(settings.supported_languages)
-            raise BadRequest(f"language {body.language!r} is not supported ({supported})")
-        job = Job(
-            id=uuid.uuid4().hex,
-            language=body.language,
-            source_code=body.source_code,
-            request_id=request_id_var.get(),
+        body = validated(ExecuteRequest, await request.body())
+        return await submit(build_job(settings, body), settings.api_timeout_s)
+
+    @app.get(
+        "/api/languages",
+        response_model=list[LanguageInfo],
+        summary="The languages this service runs, with their versions and aliases",
+    )
+    async def list_languages() -> list[LanguageInfo]:
+        versions = await language_versions()
+        return [
+            LanguageInfo(
+                name=name, version=versions.get(name), aliases=list(LANGUAGES[name].aliases)
+            )
+            for name in settings.supported_languages
+        ]
+
+    @app.post(
+        "/execute",
+        response_model=CompatResult,
+        openapi_extra=request_schema(
+            ExecuteCompatRequest, {"language": "python3", "code": 'print("hello")'}
+        ),
+        summary="Run a program; answers its output as a terminal shows it",
+    )
+    async def execute_compat(request: Request) -> CompatResult:
+        body = validated(ExecuteCompatRequest, await request.body())
+        job_request = ExecuteRequest(language=body.language, source_code=body.code)
+        result = await submit(
+            build_job(settings, job_request, merge_output=True), settings.api_timeout_s
         )
-        return await submit(job, settings.api_timeout_s)
+        if result.status == Status.INTERNAL_ERROR:
+            raise RunakodeError(result.stderr or "the service failed to run the program")
+        return CompatResult(output=result.stdout + result.stderr)
 
     return app
 

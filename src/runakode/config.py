@@ -9,6 +9,9 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from runakode.errors import ConfigError
+from runakode.languages import LANGUAGES
+
+ALL_LANGUAGES = tuple(LANGUAGES)
 
 ENV_PREFIX = "RUNAKODE_"
 DEFAULT_CONFIG_PATH = Path("config.yaml")
@@ -88,7 +91,7 @@ class Settings(_Settings):
     broker: Literal["memory", "rabbitmq"] | None = None
     rabbitmq: RabbitMQSettings = Field(default_factory=RabbitMQSettings)
     supported_languages: list[str] = Field(
-        ["python", "go"], alias="supportedLanguages", min_length=1
+        default_factory=lambda: list(ALL_LANGUAGES), alias="supportedLanguages", min_length=1
     )
     api_timeout_s: DurationS = Field(15.0, alias="apiTimeout")
     max_workers: int = Field(2, alias="maxWorkers", ge=1, le=256)
@@ -96,23 +99,27 @@ class Settings(_Settings):
     job_memory_bytes: MemoryBytes = Field(1024 << 20, alias="jobMemory")
     job_timeout_s: DurationS = Field(10.0, alias="jobTimeout")
     output_max_bytes: int = Field(1 << 20, alias="outputMaxBytes", ge=1, le=64 << 20)
+    compile_timeout_s: DurationS = Field(10.0, alias="compileTimeout")
+    compile_output_max_bytes: int = Field(
+        64 << 10, alias="compileOutputMaxBytes", ge=1, le=16 << 20
+    )
     queue_max_length: int = Field(1000, alias="queueMaxLength", ge=1)
     shutdown_grace_s: DurationS = Field(30.0, alias="shutdownGrace")
     sandbox_pool: dict[str, Annotated[int, Field(ge=0, le=64)]] = Field(
-        {"python": 2, "go": 1}, alias="sandboxPool"
+        default_factory=lambda: {name: 2 if name == "python" else 1 for name in ALL_LANGUAGES},
+        alias="sandboxPool",
     )
     sandbox_backend: Literal["docker", "runsc"] = Field("docker", alias="sandboxBackend")
     worker_port: int = Field(8081, alias="workerPort", ge=0, le=65535)
     docker_socket: str = Field("/var/run/docker.sock", alias="dockerSocket", min_length=1)
     sandbox_images: dict[str, str] = Field(
-        {"python": "python-runner", "go": "go-runner"}, alias="sandboxImages"
+        default_factory=lambda: {name: f"{name}-runner" for name in ALL_LANGUAGES},
+        alias="sandboxImages",
     )
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings, alias="rateLimit")
 
     @model_validator(mode="after")
     def _languages_have_images(self) -> "Settings":
-        from runakode.languages import LANGUAGES
-
         for name in self.supported_languages:
             if name not in LANGUAGES:
                 known = ", ".join(sorted(LANGUAGES))

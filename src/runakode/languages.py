@@ -1,23 +1,119 @@
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# The class holding `main`, so `public class Solution { ... }` runs without being renamed.
+_JAVA_PUBLIC_CLASS = re.compile(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+([A-Za-z_$][\w$]*)")
+_JAVA_MAIN_CLASS = re.compile(
+    r"\bclass\s+([A-Za-z_$][\w$]*)[^{]*\{(?:(?!\bclass\b).)*?\bstatic\s+void\s+main\s*\(",
+    re.DOTALL,
+)
+
+
+def java_main_file(source: str) -> str:
+    match = _JAVA_PUBLIC_CLASS.search(source) or _JAVA_MAIN_CLASS.search(source)
+    return f"{match.group(1)}.java" if match else "Main.java"
 
 
 @dataclass(frozen=True)
 class Language:
+    """Everything the service knows about a language; its image recipe is
+    sandbox/images/<name>/Dockerfile, which also records the version in /opt/runakode/version.
+
+    In `compile` and `run`, "{file}" stands for the main source file and "{stem}" for its name
+    without the extension.
+    """
+
     name: str
     source_file: str
     run: tuple[str, ...]
     compile: tuple[str, ...] | None = None
+    aliases: tuple[str, ...] = ()
+    main_file_from_source: Callable[[str], str] | None = field(default=None, compare=False)
 
+    def main_file(self, source: str) -> str:
+        if self.main_file_from_source is not None:
+            return self.main_file_from_source(source)
+        return self.source_file
+
+    def compile_argv(self, main_file: str) -> tuple[str, ...] | None:
+        return _expand(self.compile, main_file) if self.compile else None
+
+    def run_argv(self, main_file: str, args: tuple[str, ...] = ()) -> tuple[str, ...]:
+        return (*_expand(self.run, main_file), *args)
+
+
+def _expand(template: tuple[str, ...], main_file: str) -> tuple[str, ...]:
+    stem = main_file.rsplit(".", 1)[0]
+    return tuple(part.replace("{file}", main_file).replace("{stem}", stem) for part in template)
+
+
+# Java under gVisor: few threads (the sandbox allows 64 tasks), no shared perf-data file.
+_JAVA_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xss8m")
 
 LANGUAGES: dict[str, Language] = {
     language.name: language
     for language in (
-        Language(name="python", source_file="main.py", run=("python3", "main.py")),
+        Language(
+            name="python",
+            source_file="main.py",
+            run=("python3", "{file}"),
+            aliases=("python3", "py"),
+        ),
         Language(
             name="go",
             source_file="main.go",
             compile=("runakode-go-build",),
             run=("./main",),
+            aliases=("golang",),
         ),
+        Language(
+            name="c",
+            source_file="main.c",
+            compile=("gcc", "-O2", "-std=gnu17", "-o", "main", "{file}", "-lm"),
+            run=("./main",),
+            aliases=("gcc",),
+        ),
+        Language(
+            name="cpp",
+            source_file="main.cpp",
+            compile=("g++", "-O2", "-std=gnu++17", "-o", "main", "{file}"),
+            run=("./main",),
+            aliases=("c++", "g++", "cplusplus"),
+        ),
+        Language(
+            name="javascript",
+            source_file="main.js",
+            run=("node", "{file}"),
+            aliases=("js", "node", "nodejs"),
+        ),
+        Language(
+            name="rust",
+            source_file="main.rs",
+            compile=("rustc", "-O", "--edition", "2021", "-o", "main", "{file}"),
+            run=("./main",),
+            aliases=("rs",),
+        ),
+        Language(
+            name="java",
+            source_file="Main.java",
+            compile=("javac", "-J-XX:+UseSerialGC", "-J-XX:TieredStopAtLevel=1", "{file}"),
+            run=("java", *_JAVA_FLAGS, "-cp", ".", "{stem}"),
+            aliases=("java17",),
+            main_file_from_source=java_main_file,
+        ),
+        Language(name="ruby", source_file="main.rb", run=("ruby", "{file}"), aliases=("rb",)),
+        Language(name="bash", source_file="main.sh", run=("bash", "{file}"), aliases=("sh",)),
+        Language(name="php", source_file="main.php", run=("php", "{file}")),
     )
 }
+
+ALIASES: dict[str, str] = {
+    alias: language.name for language in LANGUAGES.values() for alias in language.aliases
+}
+
+
+def resolve(name: str) -> Language | None:
+    """The language a request names, by its name or an alias, ignoring case and spaces."""
+    key = name.strip().lower()
+    return LANGUAGES.get(ALIASES.get(key, key))

@@ -88,4 +88,10 @@ class Service:
 
         if not self.api:
             return create_status_app(self.health_checks(), lifespan)
-        return create_app(self.settings, self.broker.submit, self.health_checks(), lifespan)
+        return create_app(
+            self.settings,
+            self.broker.submit,
+            self.health_checks(),
+            lifespan,
+            language_versions=self.broker.languages,
+        )

@@ -9,7 +9,7 @@ from runakode.config import Settings
 from runakode.errors import PoisonJob, SandboxError
 from runakode.languages import LANGUAGES, Language
 from runakode.logs import request_id_var
-from runakode.models import Job, JobResult
+from runakode.models import Job, JobResult, check_file_name
 from runakode.sandboxes import Sandbox, SandboxFile, SandboxJob
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class Worker:
         self._idle = asyncio.Event()
         self._idle.set()
         self._engine_problem: str | None = None
+        self._versions: dict[str, str | None] = {}
         self._probe: asyncio.Task[None] | None = None
 
     @property
@@ -36,8 +37,10 @@ class Worker:
 
     async def start(self) -> None:
         await self._sandbox.start()
+        await self._read_versions()
         self._probe = asyncio.create_task(self._probe_engine())
         await self._broker.consume(self.handle, self._settings.max_workers)
+        await self._broker.publish_languages(self.versions)
         log.info("worker pool ready", extra={"slots": self._settings.max_workers})
 
     async def stop(self, grace_s: float) -> None:
@@ -111,8 +114,15 @@ class Worker:
         return result
 
     async def _run(self, job: Job, language: Language) -> JobResult:
+        result = await self._run_in_sandbox(job, language)
+        return result.model_copy(
+            update={"language": language.name, "version": self._versions.get(language.name)}
+        )
+
+    async def _run_in_sandbox(self, job: Job, language: Language) -> JobResult:
+        sandbox_job = self.sandbox_job(job, language)
         try:
-            return await self._sandbox.run(self.sandbox_job(job, language))
+            return await self._sandbox.run(sandbox_job)
         except SandboxError as exc:
             log.error("sandbox engine failed: %s", exc.message, extra={"job_id": job.id})
             return JobResult.internal_error("the sandbox engine failed; the job did not run")
@@ -125,17 +135,43 @@ class Worker:
             raise PoisonJob(f"language {name!r} is not served by this worker")
         return LANGUAGES[name]
 
+    @property
+    def versions(self) -> dict[str, str | None]:
+        return dict(self._versions)
+
+    async def _read_versions(self) -> None:
+        for name in self._settings.supported_languages:
+            image = self._settings.sandbox_images[name]
+            self._versions[name] = await self._sandbox.image_version(image)
+
     def sandbox_job(self, job: Job, language: Language) -> SandboxJob:
+        """The job as the sandbox runs it; its limits never exceed the operator's."""
         settings = self._settings
+        main_file = language.main_file(job.source_code)
+        extra = [file for file in job.files if file.name != main_file]
+        if len(extra) != len(job.files):
+            raise PoisonJob(f"a file is named like the main source file {main_file!r}")
+        files = (
+            SandboxFile(main_file, job.source_code.encode("utf-8")),
+            *(SandboxFile(check_file_name(f.name), f.content.encode("utf-8")) for f in extra),
+        )
+        compile_argv = language.compile_argv(main_file)
         return SandboxJob(
             job_id=job.id,
             image=settings.sandbox_images[language.name],
-            files=(SandboxFile(language.source_file, job.source_code.encode("utf-8")),),
-            run_argv=language.run,
-            timeout_s=settings.job_timeout_s,
-            compile_argv=language.compile,
-            compile_timeout_s=settings.job_timeout_s if language.compile else 0.0,
-            output_max_bytes=settings.output_max_bytes,
-            memory_bytes=settings.job_memory_bytes,
+            files=files,
+            run_argv=language.run_argv(main_file, tuple(job.args)),
+            timeout_s=min(job.timeout_s or settings.job_timeout_s, settings.job_timeout_s),
+            compile_argv=compile_argv,
+            compile_timeout_s=settings.compile_timeout_s if compile_argv else 0.0,
+            compile_output_max_bytes=settings.compile_output_max_bytes,
+            stdin=job.stdin.encode("utf-8"),
+            output_max_bytes=min(
+                job.output_max_bytes or settings.output_max_bytes, settings.output_max_bytes
+            ),
+            memory_bytes=min(
+                job.memory_bytes or settings.job_memory_bytes, settings.job_memory_bytes
+            ),
             cpus=settings.job_cpus,
+            merge_output=job.merge_output,
         )

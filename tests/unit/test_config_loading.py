@@ -28,14 +28,29 @@ def test_defaults_are_the_documented_ones(tmp_path: Path, monkeypatch: pytest.Mo
     assert settings.broker is None
     assert settings.rabbitmq.url == "amqp://guest:guest@localhost:5672/"
     assert settings.rabbitmq.queue == "runner_jobs"
-    assert settings.supported_languages == ["python", "go"]
+    assert settings.supported_languages == [
+        "python",
+        "go",
+        "c",
+        "cpp",
+        "javascript",
+        "rust",
+        "java",
+        "ruby",
+        "bash",
+        "php",
+    ]
+    assert settings.compile_timeout_s == 10.0
+    assert settings.compile_output_max_bytes == 65536
     assert settings.api_timeout_s == 15.0
     assert settings.max_workers == 2
     assert settings.job_cpus == 1.0
     assert settings.job_memory_bytes == 1073741824
     assert settings.job_timeout_s == 10.0
     assert settings.output_max_bytes == 1048576
-    assert settings.sandbox_images == {"python": "python-runner", "go": "go-runner"}
+    assert settings.sandbox_images == {
+        name: f"{name}-runner" for name in settings.supported_languages
+    }
     assert settings.rate_limit.requests_per_second == 10
     assert settings.rate_limit.burst == 20
     assert settings.rate_limit.enabled

@@ -42,7 +42,7 @@ def test_missing_fields_are_rejected(missing: str) -> None:
 
 
 def test_extra_fields_are_rejected() -> None:
-    body = {"language": "python", "source_code": "print(1)", "stdin": "x"}
+    body = {"language": "python", "source_code": "print(1)", "stdn": "x"}
     with pytest.raises(ValidationError) as caught:
         ExecuteRequest.model_validate(body)
     assert caught.value.errors()[0]["type"] == "extra_forbidden"

@@ -219,7 +219,7 @@ async def test_lone_surrogate_escape(client: httpx.AsyncClient, fake_submit: Fak
     assert fake_submit.calls == []
 
 
-@pytest.mark.parametrize("language", ["cobol", "go", "Python"])
+@pytest.mark.parametrize("language", ["cobol", "go", "golang", "Pythonn"])
 async def test_unsupported_language(
     client: httpx.AsyncClient, fake_submit: FakeSubmit, language: str
 ) -> None:

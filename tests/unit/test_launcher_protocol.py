@@ -86,7 +86,11 @@ def test_encode_job_round_trip() -> None:
         ("main.py", b"print('hi')\n", False),
         ("bin/tool", b"\x00\xff binary", True),
     ]
-    assert header["run"] == {"argv": ["python3", "main.py"], "timeout_s": 2.5}
+    assert header["run"] == {
+        "argv": ["python3", "main.py"],
+        "timeout_s": 2.5,
+        "merge_output": False,
+    }
     assert base64.b64decode(header["stdin"]) == b"input \xff"
     assert header["output_max_bytes"] == 999
     assert "compile" not in header
@@ -106,6 +110,7 @@ def test_encode_job_with_compile_phase() -> None:
     assert header["compile"] == {
         "argv": ["go", "build", "-o", "main", "main.go"],
         "timeout_s": 4,
+        "output_max_bytes": 64 << 10,
         "kill_on_output_limit": False,
     }
 

@@ -36,6 +36,9 @@ class FakeSandbox:
     async def health(self) -> str | None:
         return "docker is down" if self.closed else None
 
+    async def image_version(self, image: str) -> str | None:
+        return f"{image} 1.0"
+
     async def close(self) -> None:
         self.closed = True
 
@@ -47,6 +50,7 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
         outputMaxBytes=4096,
         jobMemory="256m",
         jobCpu="0.5",
+        supportedLanguages=["python", "go"],
         sandboxImages={"python": "py-img", "go": "go-img"},
     )
 
@@ -85,13 +89,16 @@ def test_go_sandbox_job_compiles(worker: Worker, make_job: Callable[..., Job]) -
     assert sandbox_job.image == "go-img"
     assert sandbox_job.files[0].name == "main.go"
     assert sandbox_job.compile_argv == ("runakode-go-build",)
-    assert sandbox_job.compile_timeout_s == 3.0
+    assert sandbox_job.compile_timeout_s == 10.0  # compileTimeout, apart from jobTimeout
 
 
 async def test_handle_returns_the_sandbox_result(
     worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job], result_ok: JobResult
 ) -> None:
-    assert await worker.handle(make_job()) == result_ok
+    result = await worker.handle(make_job())
+    assert result.stdout == result_ok.stdout
+    # The worker says which language and version ran the job.
+    assert (result.language, result.version) == ("python", None)
     assert len(sandbox.jobs) == 1
     assert worker.in_flight == 0
 

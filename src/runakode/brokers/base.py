@@ -29,6 +29,14 @@ class Broker(Protocol):
         """Take no new jobs; jobs already handed out keep running."""
         ...
 
+    async def publish_languages(self, versions: dict[str, str | None]) -> None:
+        """A worker announces the language versions its images hold."""
+        ...
+
+    async def languages(self) -> dict[str, str | None]:
+        """The versions workers announced last; empty before any did."""
+        ...
+
     def health(self) -> str | None:
         """None when usable, otherwise a short reason."""
         ...

@@ -16,12 +16,19 @@ class MemoryBroker:
         self._queue: asyncio.Queue[_Entry] = asyncio.Queue(maxsize=max_length)
         self._dispatcher: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._versions: dict[str, str | None] = {}
 
     async def connect(self) -> None:
         return None
 
     async def serve_replies(self) -> None:
         return None
+
+    async def publish_languages(self, versions: dict[str, str | None]) -> None:
+        self._versions = dict(versions)
+
+    async def languages(self) -> dict[str, str | None]:
+        return dict(self._versions)
 
     async def close(self) -> None:
         await self.stop_consuming()

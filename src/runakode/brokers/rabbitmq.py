@@ -1,6 +1,8 @@
 import asyncio
 import contextlib
+import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -25,6 +27,7 @@ CONNECT_TIMEOUT_S = 5.0
 RECONNECT_INTERVAL_S = 1.0
 # A publish that takes longer than this means the broker is not really there: answer 503 quickly.
 PUBLISH_TIMEOUT_S = 2.0
+VERSIONS_CACHE_S = 10.0
 DEAD_LETTER_MAX_LENGTH = 10_000
 
 
@@ -35,6 +38,10 @@ class RabbitMQBroker:
         self._url = url
         self._queue_name = queue
         self._dead_letter_name = f"{queue}.dead"
+        # Holds one message, the latest announcement of the workers' language versions.
+        self._languages_name = f"{queue}.languages"
+        self._versions: dict[str, str | None] = {}
+        self._versions_read_at = 0.0
         self._max_length = max_length
         self._reply_queue_name = f"runakode.replies.{uuid.uuid4().hex}"
         self._connection: AbstractRobustConnection | None = None
@@ -107,6 +114,9 @@ class RabbitMQBroker:
             durable=True,
             arguments={"x-max-length": DEAD_LETTER_MAX_LENGTH},
         )
+        await channel.declare_queue(
+            self._languages_name, durable=True, arguments={"x-max-length": 1}
+        )
         self._job_queue = await channel.declare_queue(
             self._queue_name,
             durable=True,
@@ -177,6 +187,36 @@ class RabbitMQBroker:
             raise QueueFull("the job queue is full, try again later") from None
         except (TimeoutError, *CONNECTION_EXCEPTIONS) as exc:
             raise BrokerUnavailable(f"broker did not take the job: {type(exc).__name__}") from None
+
+    async def publish_languages(self, versions: dict[str, str | None]) -> None:
+        if self._channel is None:
+            return
+        message = aio_pika.Message(
+            body=json.dumps(versions).encode(),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        with contextlib.suppress(TimeoutError, *CONNECTION_EXCEPTIONS):
+            await asyncio.wait_for(
+                self._channel.default_exchange.publish(message, routing_key=self._languages_name),
+                PUBLISH_TIMEOUT_S,
+            )
+
+    async def languages(self) -> dict[str, str | None]:
+        now = time.monotonic()
+        if self._channel is None or now - self._versions_read_at < VERSIONS_CACHE_S:
+            return dict(self._versions)
+        self._versions_read_at = now
+        with contextlib.suppress(TimeoutError, ValueError, *CONNECTION_EXCEPTIONS):
+            queue = await self._channel.get_queue(self._languages_name, ensure=False)
+            message = await asyncio.wait_for(queue.get(fail=False), PUBLISH_TIMEOUT_S)
+            if message is not None:
+                # Read, then put back for the next reader: the queue keeps the latest only.
+                await message.nack(requeue=True)
+                data = json.loads(message.body)
+                if isinstance(data, dict):
+                    self._versions = {str(k): str(v) if v else None for k, v in data.items()}
+        return dict(self._versions)
 
     async def consume(self, handler: JobHandler, concurrency: int) -> None:
         self._consume_request = (handler, concurrency)

@@ -3,6 +3,10 @@ from typing import Protocol
 
 from runakode.models import JobResult
 
+# Written by each image's recipe at build time, e.g. "Python 3.11.2".
+VERSION_FILE = "/opt/runakode/version"
+MAX_VERSION_CHARS = 200
+
 
 @dataclass(frozen=True)
 class SandboxFile:
@@ -36,6 +40,8 @@ class SandboxJob:
     memory_bytes: int = 1 << 30
     cpus: float = 1.0
     env: tuple[str, ...] = field(default=())
+    compile_output_max_bytes: int = 64 << 10
+    merge_output: bool = False
 
     @property
     def spec(self) -> SandboxSpec:
@@ -51,6 +57,9 @@ class Sandbox(Protocol):
 
     async def health(self) -> str | None:
         """None when usable, otherwise a short reason."""
+
+    async def image_version(self, image: str) -> str | None:
+        """The language version an image records in VERSION_FILE, if it does."""
 
     async def close(self) -> None:
         """Remove every sandbox this process started."""

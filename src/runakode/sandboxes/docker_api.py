@@ -1,8 +1,10 @@
 import asyncio
+import io
 import json
 import secrets
 import shutil
 import struct
+import tarfile
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -109,6 +111,28 @@ class DockerClient:
     async def inspect_image(self, image: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._request("GET", f"/images/{quote(image, safe='')}/json")
         return result
+
+    async def read_image_file(self, image: str, path: str, max_bytes: int = 4096) -> str:
+        """One small text file of an image, read from a container that is never started."""
+        container_id = await self.create_container(
+            f"runakode-read-{secrets.token_hex(4)}", {"Image": image, "Cmd": ["true"]}
+        )
+        try:
+            response = await self._http.get(
+                f"/containers/{container_id}/archive", params={"path": path}
+            )
+        except httpx.HTTPError as exc:
+            raise SandboxError(f"reading {path} from {image} failed: {exc}") from exc
+        finally:
+            await self.remove(container_id)
+        if response.status_code != 200:
+            raise SandboxError(f"{image} has no {path}")
+        with tarfile.open(fileobj=io.BytesIO(response.content)) as archive:
+            member = archive.next()
+            extracted = archive.extractfile(member) if member is not None else None
+            if extracted is None:
+                raise SandboxError(f"{path} in {image} is not a file")
+            return extracted.read(max_bytes).decode("utf-8", errors="replace")
 
     async def export_image(self, image: str, destination: Path) -> None:
         """Unpack an image's file system into destination (created atomically, root-owned)."""

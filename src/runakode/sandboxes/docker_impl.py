@@ -8,7 +8,7 @@ from typing import Any
 from runakode.errors import SandboxError, SandboxUnavailable
 from runakode.models import JobResult
 from runakode.sandboxes import hardening
-from runakode.sandboxes.base import SandboxJob, SandboxSpec
+from runakode.sandboxes.base import MAX_VERSION_CHARS, VERSION_FILE, SandboxJob, SandboxSpec
 from runakode.sandboxes.docker_api import STDOUT, DockerClient
 from runakode.sandboxes.launcher_protocol import LauncherOutput, encode_job, new_token
 from runakode.sandboxes.ownership import owner_id, owner_is_alive
@@ -104,6 +104,13 @@ class DockerSandbox:
             log.info("removed sandboxes left by a dead worker", extra={"count": len(orphans)})
         return len(orphans)
 
+    async def image_version(self, image: str) -> str | None:
+        try:
+            text = await self._docker.read_image_file(image, VERSION_FILE)
+        except SandboxError:
+            return None
+        return text.strip()[:MAX_VERSION_CHARS] or None
+
     async def health(self) -> str | None:
         try:
             await self._docker.ping(timeout_s=2.0)
@@ -147,7 +154,7 @@ class DockerSandbox:
     async def execute(self, container_id: str, job: SandboxJob) -> JobResult:
         """Hand the job to a prepared sandbox and collect the result; the sandbox is spent."""
         token = new_token()
-        output = LauncherOutput(job.output_max_bytes, token)
+        output = LauncherOutput(job.output_max_bytes, token, job.compile_output_max_bytes)
         diagnostics = bytearray()
         stream = await self._docker.attach(container_id)
         started = time.monotonic()

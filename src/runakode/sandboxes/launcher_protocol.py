@@ -38,7 +38,11 @@ def encode_job(job: SandboxJob, token: bytes) -> bytes:
             }
             for file in job.files
         ],
-        "run": {"argv": list(job.run_argv), "timeout_s": job.timeout_s},
+        "run": {
+            "argv": list(job.run_argv),
+            "timeout_s": job.timeout_s,
+            "merge_output": job.merge_output,
+        },
         "stdin": base64.b64encode(job.stdin).decode("ascii"),
         "output_max_bytes": job.output_max_bytes,
     }
@@ -46,6 +50,7 @@ def encode_job(job: SandboxJob, token: bytes) -> bytes:
         header["compile"] = {
             "argv": list(job.compile_argv),
             "timeout_s": job.compile_timeout_s,
+            "output_max_bytes": job.compile_output_max_bytes,
             "kill_on_output_limit": False,
         }
     body = json.dumps(header).encode("utf-8")
@@ -100,13 +105,15 @@ class CappedBuffer:
 class LauncherOutput:
     """Reassembles the launcher's frames from the container's stdout, byte by byte as it arrives."""
 
-    def __init__(self, output_max_bytes: int, token: bytes) -> None:
+    def __init__(
+        self, output_max_bytes: int, token: bytes, compile_output_max_bytes: int = 64 << 10
+    ) -> None:
         self._token = token
         self._frame_size = len(token) + FRAME.size
         self.stdout = CappedBuffer(output_max_bytes)
         self.stderr = CappedBuffer(output_max_bytes)
-        self.compile_stdout = CappedBuffer(output_max_bytes)
-        self.compile_stderr = CappedBuffer(output_max_bytes)
+        self.compile_stdout = CappedBuffer(compile_output_max_bytes)
+        self.compile_stderr = CappedBuffer(compile_output_max_bytes)
         self.compile_report: PhaseReport | None = None
         self.run_report: PhaseReport | None = None
         self.launcher_error: str | None = None

@@ -24,6 +24,7 @@ class PreparingBackend(Protocol):
     async def execute(self, sandbox_id: str, job: SandboxJob) -> JobResult: ...
     async def discard(self, sandbox_id: str) -> None: ...
     async def health(self) -> str | None: ...
+    async def image_version(self, image: str) -> str | None: ...
     async def close(self) -> None: ...
 
 
@@ -64,6 +65,9 @@ class SandboxPool:
 
     async def health(self) -> str | None:
         return await self._backend.health()
+
+    async def image_version(self, image: str) -> str | None:
+        return await self._backend.image_version(image)
 
     async def close(self) -> None:
         self._closing = True

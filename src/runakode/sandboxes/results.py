@@ -1,4 +1,4 @@
-from runakode.models import JobResult, Status
+from runakode.models import CompileResult, JobResult, Status
 from runakode.sandboxes.launcher_protocol import LauncherOutput, PhaseReport
 
 
@@ -10,19 +10,41 @@ def _report_status(report: PhaseReport) -> Status:
     return Status.OK if report.exit_code == 0 else Status.RUNTIME_ERROR
 
 
+def compile_result(output: LauncherOutput) -> CompileResult | None:
+    report = output.compile_report
+    if report is None:
+        return None
+    return CompileResult(
+        stdout=output.compile_stdout.text(),
+        stderr=output.compile_stderr.text(),
+        exit_code=report.exit_code,
+        exec_time_ms=report.time_ms,
+        timeout=report.timed_out,
+    )
+
+
 def finished_result(output: LauncherOutput) -> JobResult:
     """The result of a job whose launcher reported to the end."""
     if output.launcher_error is not None:
         return JobResult.internal_error(f"sandbox launcher failed: {output.launcher_error}")
-    compile_report = output.compile_report
+    compiled = compile_result(output)
     report = output.run_report
+    if report is None:
+        # Compiling failed, so the program never ran. Its diagnostics also stand where
+        # clients from before the `compile` field look for them.
+        assert compiled is not None
+        return JobResult(
+            stdout=compiled.stdout,
+            stderr=compiled.stderr,
+            exit_code=compiled.exit_code,
+            timeout=False,
+            exec_time_ms=0,
+            status=Status.COMPILE_ERROR,
+            truncated=output.compile_stdout.truncated or output.compile_stderr.truncated,
+            compile=compiled,
+        )
     stdout, stderr = output.stdout, output.stderr
-    if report is None and compile_report is not None:
-        report, stdout, stderr = compile_report, output.compile_stdout, output.compile_stderr
-    assert report is not None
     status = _report_status(report)
-    if compile_report is not None and report is compile_report and status == Status.OK:
-        status = Status.RUNTIME_ERROR
     return JobResult(
         stdout=stdout.text(),
         stderr=stderr.text(),
@@ -31,6 +53,7 @@ def finished_result(output: LauncherOutput) -> JobResult:
         exec_time_ms=report.time_ms,
         status=status,
         truncated=report.truncated or stdout.truncated or stderr.truncated,
+        compile=compiled,
     )
 
 
@@ -57,4 +80,5 @@ def abnormal_result(
         exec_time_ms=elapsed_ms,
         status=status,
         truncated=output.stdout.truncated or output.stderr.truncated,
+        compile=compile_result(output),
     )

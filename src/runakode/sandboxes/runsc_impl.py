@@ -14,7 +14,7 @@ from typing import Any
 from runakode.errors import SandboxError, SandboxUnavailable
 from runakode.models import JobResult
 from runakode.sandboxes import cgroups, hardening
-from runakode.sandboxes.base import SandboxJob, SandboxSpec
+from runakode.sandboxes.base import MAX_VERSION_CHARS, VERSION_FILE, SandboxJob, SandboxSpec
 from runakode.sandboxes.docker_api import DockerClient
 from runakode.sandboxes.launcher_protocol import LauncherOutput, encode_job, new_token
 from runakode.sandboxes.ownership import local_owner, local_owner_is_alive
@@ -176,6 +176,13 @@ class RunscSandbox:
             await self._clean_up(name)
         return len(orphans)
 
+    async def image_version(self, image: str) -> str | None:
+        try:
+            text = (self._rootfs[image] / VERSION_FILE.lstrip("/")).read_text(errors="replace")
+        except (KeyError, OSError):
+            return None
+        return text.strip()[:MAX_VERSION_CHARS] or None
+
     async def health(self) -> str | None:
         if not os.access(STATE_DIR, os.W_OK):
             return f"runsc state directory {STATE_DIR} is not writable"
@@ -257,7 +264,7 @@ class RunscSandbox:
         process = sandbox.process
         assert process.stdin is not None and process.stdout is not None
         token = new_token()
-        output = LauncherOutput(job.output_max_bytes, token)
+        output = LauncherOutput(job.output_max_bytes, token, job.compile_output_max_bytes)
         started = time.monotonic()
         host_timeout = False
         try:

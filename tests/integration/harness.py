@@ -136,8 +136,11 @@ def running(
         service.stop()
 
 
-def sandboxes_of(pid: int) -> list[str]:
-    """Names of the sandbox containers a process of this host owns, from their labels."""
+RUNSC_ROOT = Path("/run/runakode/runsc")
+
+
+def docker_sandboxes_of(pid: int) -> list[str]:
+    """Names of the Docker sandbox containers a process of this host owns, from their labels."""
     out = subprocess.run(
         ["docker", "ps", "-a", "--filter", "label=runakode.sandbox=1", "--format", "{{json .}}"],
         check=True,
@@ -158,3 +161,22 @@ def sandboxes_of(pid: int) -> list[str]:
         if owner.split("/")[1:2] == [str(pid)]:
             names.append(row["Names"])
     return names
+
+
+def runsc_sandboxes_of(pid: int) -> list[str]:
+    """Ids of the sandboxes the runsc backend of a process runs (its pid is in their ids)."""
+    if not RUNSC_ROOT.exists():
+        return []
+    out = subprocess.run(
+        ["runsc", "--root", str(RUNSC_ROOT), "list", "-format=json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    entries = json.loads(out or "null") or []
+    return [e["id"] for e in entries if str(e["id"]).startswith(f"runakode-{pid}-")]
+
+
+def sandboxes_of(pid: int) -> list[str]:
+    """Every sandbox a process of this host owns, whichever backend started it."""
+    return docker_sandboxes_of(pid) + runsc_sandboxes_of(pid)

@@ -60,7 +60,11 @@ def oci_config(spec: SandboxSpec, rootfs: Path, env: list[str], cgroup: str) -> 
         "ociVersion": "1.0.2",
         "process": {
             "terminal": False,
-            "user": {"uid": hardening.SANDBOX_UID, "gid": hardening.SANDBOX_GID},
+            "user": {
+                "uid": hardening.SANDBOX_UID,
+                "gid": hardening.SANDBOX_GID,
+                "additionalGids": [hardening.SANDBOX_GID],
+            },
             "args": [*hardening.LAUNCHER_ARGV, "--announce"],
             "env": env,
             "cwd": "/work",
@@ -132,6 +136,7 @@ class RunscSandbox:
         image_env = (inspected.get("Config") or {}).get("Env") or []
         # As Docker does: the image's variables, overridden by the sandbox's own.
         env = dict(entry.partition("=")[::2] for entry in [*image_env, *hardening.SANDBOX_ENV])
+        env["HOSTNAME"] = hardening.HOSTNAME  # as Docker sets it, so both backends look alike
         rootfs = ROOTFS_DIR / image_id
         if not rootfs.is_dir():
             await self._docker.export_image(image, rootfs)

@@ -19,7 +19,6 @@ log = logging.getLogger(__name__)
 RUNTIME = "runsc"
 LABEL_SANDBOX = "runakode.sandbox"
 LABEL_OWNER = "runakode.owner"
-DIAGNOSTIC_BYTES = 4096
 
 
 def container_config(spec: SandboxSpec, labels: dict[str, str]) -> dict[str, Any]:
@@ -155,7 +154,8 @@ class DockerSandbox:
         """Hand the job to a prepared sandbox and collect the result; the sandbox is spent."""
         token = new_token()
         output = LauncherOutput(job.output_max_bytes, token, job.compile_output_max_bytes)
-        diagnostics = bytearray()
+        # The sandbox's own stderr: counted, never logged, since the program can write to it.
+        stray_stderr_bytes = 0
         stream = await self._docker.attach(container_id)
         started = time.monotonic()
         host_timeout = False
@@ -166,8 +166,8 @@ class DockerSandbox:
                 async for stream_id, payload in stream.frames():
                     if stream_id == STDOUT:
                         output.feed(payload)
-                    elif len(diagnostics) < DIAGNOSTIC_BYTES:
-                        diagnostics += payload[:DIAGNOSTIC_BYTES]
+                    else:
+                        stray_stderr_bytes += len(payload)
                     if output.finished:
                         break
         except TimeoutError:
@@ -177,8 +177,8 @@ class DockerSandbox:
         elapsed_ms = int((time.monotonic() - started) * 1000)
         if output.finished:
             return finished_result(output)
-        if diagnostics:
-            log.warning("sandbox stderr: %s", diagnostics.decode("utf-8", errors="replace"))
+        if stray_stderr_bytes:
+            log.warning("sandbox ended early", extra={"stderr_bytes": stray_stderr_bytes})
         if not output.accepted and not host_timeout:
             raise SandboxUnavailable("the sandbox ended before it took the job")
         if host_timeout:

@@ -1,0 +1,253 @@
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from harness import ServiceProcess, free_port, running, service_config
+
+ALL = ["python", "go", "c", "cpp", "javascript", "rust", "java", "ruby", "bash", "php"]
+
+
+@dataclass(frozen=True)
+class Programs:
+    hello: str
+    echo: str  # prints "got <first line of stdin>"
+    crash: str  # writes "boom" to stderr and exits non-zero
+    broken: str | None = None  # does not compile
+
+
+PROGRAMS = {
+    "python": Programs(
+        hello='print("hello world")',
+        echo='print("got " + input())',
+        crash='import sys\nprint("boom", file=sys.stderr)\nsys.exit(3)',
+    ),
+    "go": Programs(
+        hello='package main\nimport "fmt"\nfunc main() { fmt.Println("hello world") }\n',
+        echo=(
+            'package main\nimport ("bufio"; "fmt"; "os")\n'
+            "func main() { s := bufio.NewScanner(os.Stdin); s.Scan(); "
+            'fmt.Println("got " + s.Text()) }\n'
+        ),
+        crash=(
+            'package main\nimport ("fmt"; "os")\n'
+            'func main() { fmt.Fprintln(os.Stderr, "boom"); os.Exit(3) }\n'
+        ),
+        broken="package main\nfunc main() { undefinedThing() }\n",
+    ),
+    "c": Programs(
+        hello='#include <stdio.h>\nint main(void) { puts("hello world"); return 0; }\n',
+        echo=(
+            "#include <stdio.h>\nint main(void) { char line[100]; "
+            'if (!fgets(line, sizeof line, stdin)) return 1; printf("got %s", line); return 0; }\n'
+        ),
+        crash='#include <stdio.h>\nint main(void) { fputs("boom\\n", stderr); return 3; }\n',
+        broken="int main(void) { return undefined_thing; }\n",
+    ),
+    "cpp": Programs(
+        hello='#include <iostream>\nint main() { std::cout << "hello world" << std::endl; }\n',
+        echo=(
+            "#include <iostream>\n#include <string>\nint main() { std::string s; "
+            'std::getline(std::cin, s); std::cout << "got " << s << std::endl; }\n'
+        ),
+        crash='#include <iostream>\nint main() { std::cerr << "boom" << std::endl; return 3; }\n',
+        broken="int main() { return undefined_thing; }\n",
+    ),
+    "javascript": Programs(
+        hello='console.log("hello world");',
+        echo=(
+            'const line = require("fs").readFileSync(0, "utf8").split("\\n")[0];\n'
+            'console.log("got " + line);'
+        ),
+        crash='console.error("boom"); process.exit(3);',
+    ),
+    "rust": Programs(
+        hello='fn main() { println!("hello world"); }\n',
+        echo=(
+            "use std::io::BufRead;\nfn main() { let mut s = String::new(); "
+            "std::io::stdin().lock().read_line(&mut s).unwrap(); "
+            'println!("got {}", s.trim_end()); }\n'
+        ),
+        crash='fn main() { eprintln!("boom"); std::process::exit(3); }\n',
+        broken="fn main() { let x: i32 = undefined_thing; }\n",
+    ),
+    "java": Programs(
+        hello=(
+            "public class Hello { public static void main(String[] a) "
+            '{ System.out.println("hello world"); } }\n'
+        ),
+        echo=(
+            "import java.util.Scanner;\npublic class Main { public static void main(String[] a) "
+            '{ System.out.println("got " + new Scanner(System.in).nextLine()); } }\n'
+        ),
+        crash=(
+            "public class Main { public static void main(String[] a) "
+            '{ System.err.println("boom"); System.exit(3); } }\n'
+        ),
+        broken="public class Main { public static void main(String[] a) { undefinedThing(); } }\n",
+    ),
+    "ruby": Programs(
+        hello='puts "hello world"',
+        echo='puts "got " + gets.chomp',
+        crash='$stderr.puts "boom"\nexit 3',
+    ),
+    "bash": Programs(
+        hello="echo hello world",
+        echo='read -r line\necho "got $line"',
+        crash="echo boom >&2\nexit 3",
+    ),
+    "php": Programs(
+        hello='<?php echo "hello world\\n";',
+        echo='<?php echo "got " . trim(fgets(STDIN)) . "\\n";',
+        crash='<?php fwrite(STDERR, "boom\\n"); exit(3);',
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def polyglot(workdir: Path) -> Iterator[ServiceProcess]:
+    config = service_config(
+        port=free_port(),
+        supportedLanguages=ALL,
+        sandboxImages={name: f"{name}-runner" for name in ALL},
+        sandboxPool={name: 1 for name in ALL},
+        maxWorkers=2,
+        jobTimeout="10s",
+        compileTimeout="20s",
+        jobMemory="512m",
+    )
+    with running("runakode", config, workdir) as service:
+        service.wait_healthy()
+        yield service
+
+
+def post(service: ServiceProcess, body: dict[str, Any], path: str = "/api") -> httpx.Response:
+    return httpx.post(f"{service.url}{path}", json=body, timeout=90)
+
+
+def run(service: ServiceProcess, language: str, code: str, **extra: Any) -> dict[str, Any]:
+    response = post(service, {"language": language, "source_code": code, **extra})
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+@pytest.mark.parametrize("language", ALL)
+def test_language(polyglot: ServiceProcess, language: str) -> None:
+    programs = PROGRAMS[language]
+
+    hello = run(polyglot, language, programs.hello)
+    assert (hello["status"], hello["stdout"], hello["exit_code"]) == ("ok", "hello world\n", 0)
+    assert hello["language"] == language and hello["version"]
+
+    echo = run(polyglot, language, programs.echo, stdin="hi there\nsecond line\n")
+    assert (echo["status"], echo["stdout"]) == ("ok", "got hi there\n"), echo
+
+    crash = run(polyglot, language, programs.crash)
+    assert (crash["status"], crash["exit_code"]) == ("runtime_error", 3), crash
+    assert "boom" in crash["stderr"]
+
+    if programs.broken is not None:
+        broken = run(polyglot, language, programs.broken)
+        assert broken["status"] == "compile_error", broken
+        assert broken["compile"]["exit_code"] != 0
+        assert broken["compile"]["stderr"] or broken["compile"]["stdout"]
+        assert "undefined" in (broken["compile"]["stderr"] + broken["compile"]["stdout"]).lower()
+        assert hello["compile"]["exit_code"] == 0
+
+
+def test_languages_endpoint_reads_versions_from_the_images(polyglot: ServiceProcess) -> None:
+    listed = httpx.get(f"{polyglot.url}/api/languages", timeout=10).json()
+    assert [entry["name"] for entry in listed] == ALL
+    for entry in listed:
+        assert entry["version"], entry
+        assert isinstance(entry["aliases"], list)
+    versions = {entry["name"]: entry["version"] for entry in listed}
+    assert versions["python"].startswith("Python 3")
+    assert "17" in versions["java"]
+
+
+def test_args_files_and_aliases(polyglot: ServiceProcess) -> None:
+    code = "import sys\nprint(sys.argv[1:], open('data/input.txt').read().strip())"
+    result = run(
+        polyglot,
+        "Python3",
+        code,
+        args=["--flag", "two words", ""],
+        files=[{"name": "data/input.txt", "content": "from a file\n"}],
+    )
+    assert result["stdout"] == "['--flag', 'two words', ''] from a file\n"
+    assert result["language"] == "python"
+    helper = run(
+        polyglot,
+        "js",
+        'console.log(require("./lib.js").greet());',
+        files=[{"name": "lib.js", "content": 'exports.greet = () => "from a module";'}],
+    )
+    assert helper["stdout"] == "from a module\n"
+
+
+def test_limits_lower_the_deadline_and_memory(polyglot: ServiceProcess) -> None:
+    started = time.monotonic()
+    slow = run(
+        polyglot,
+        "python",
+        'import time\nprint("before", flush=True)\ntime.sleep(30)',
+        limits={"timeout_s": 1},
+    )
+    assert slow["status"] == "timeout" and slow["stdout"] == "before\n"
+    assert time.monotonic() - started < 8
+    hungry = run(
+        polyglot,
+        "python",
+        "b = []\nwhile True:\n    b.append(bytearray(16 << 20))",
+        limits={"memory_mb": 64},
+    )
+    assert hungry["status"] == "memory_limit", hungry
+    chatty = run(polyglot, "python", 'print("x" * 5000)', limits={"output_max_bytes": 100})
+    assert chatty["truncated"] and len(chatty["stdout"]) <= 100
+
+
+def test_execute_endpoint_answers_terminal_output(polyglot: ServiceProcess) -> None:
+    code = (
+        'import sys\nprint("one", flush=True)\n'
+        'print("two", file=sys.stderr, flush=True)\nprint("three")'
+    )
+    response = post(polyglot, {"language": "python3", "code": code}, path="/execute")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"output": "one\ntwo\nthree\n"}
+    bad = post(polyglot, {"language": "cobol", "code": "x"}, path="/execute")
+    assert bad.status_code == 400 and bad.json()["error"]
+
+
+def test_bad_files_and_limits_are_400(polyglot: ServiceProcess) -> None:
+    base = {"language": "python", "source_code": "print(1)"}
+    for extra in (
+        {"files": [{"name": "", "content": "x"}]},
+        {"files": [{"name": "/etc/passwd", "content": "x"}]},
+        {"files": [{"name": "../up.txt", "content": "x"}]},
+        {"files": [{"name": "a\u0000b", "content": "x"}]},
+        {"files": [{"name": "a.txt", "content": "x"}, {"name": "a.txt", "content": "y"}]},
+        {"files": [{"name": "main.py", "content": "x"}]},
+        {"limits": {"timeout_s": 999}},
+        {"limits": {"timeout_s": 0}},
+        {"limits": {"memory_mb": -1}},
+        {"limits": {"memory_mb": "64"}},
+        {"args": ["a\u0000"]},
+    ):
+        response = post(polyglot, {**base, **extra})
+        assert response.status_code == 400, (extra, response.text)
+        assert response.json()["error"]
+
+
+def test_languages_run_concurrently(polyglot: ServiceProcess) -> None:
+    def hello(language: str) -> tuple[str, dict[str, Any]]:
+        return language, run(polyglot, language, PROGRAMS[language].hello)
+
+    with ThreadPoolExecutor(4) as pool:
+        for language, result in pool.map(hello, ALL):
+            assert (result["status"], result["stdout"]) == ("ok", "hello world\n"), language

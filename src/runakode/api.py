@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, ValidationError
@@ -190,16 +191,37 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
+OPENAPI_REF = "#/components/schemas/{model}"
+
+
 def request_schema(model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
-    """The documented body of a route that parses its body itself (for 400s in our own words)."""
+    """The documented body of a route that parses its body itself (for 400s in our own words).
+
+    Nested models are referenced under components/schemas, where openapi() puts them.
+    """
+    schema = model.model_json_schema(ref_template=OPENAPI_REF)
+    schema.pop("$defs", None)
     return {
         "requestBody": {
             "required": True,
-            "content": {
-                "application/json": {"schema": model.model_json_schema(), "example": example}
-            },
+            "content": {"application/json": {"schema": schema, "example": example}},
         }
     }
+
+
+def install_openapi(app: FastAPI, body_models: tuple[type[BaseModel], ...]) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in body_models:
+                nested = model.model_json_schema(ref_template=OPENAPI_REF).get("$defs", {})
+                for name, definition in nested.items():
+                    components.setdefault(name, definition)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def validated(model: type[RequestModel], raw: bytes) -> RequestModel:
@@ -227,7 +249,8 @@ def build_job(settings: Settings, body: ExecuteRequest, *, merge_output: bool = 
     )
     for name, value, maximum in maximums:
         if value is not None and value > maximum:
-            raise BadRequest(f"limits.{name}: at most {maximum:g} on this service")
+            shown = int(maximum) if float(maximum).is_integer() else maximum
+            raise BadRequest(f"limits.{name}: at most {shown} on this service")
     if memory_bytes is not None and memory_bytes < MIN_MEMORY_BYTES:
         raise BadRequest(f"limits.memory_mb: at least {MIN_MEMORY_BYTES >> 20}")
     return Job(
@@ -290,6 +313,18 @@ def create_app(
         "/api/languages",
         response_model=list[LanguageInfo],
         summary="The languages this service runs, with their versions and aliases",
+        responses={
+            200: {
+                "content": {
+                    "application/json": {
+                        "example": [
+                            {"name": "python", "version": "Python 3.11.2", "aliases": ["py"]},
+                            {"name": "go", "version": "go1.19.8", "aliases": ["golang"]},
+                        ]
+                    }
+                }
+            }
+        },
     )
     async def list_languages() -> list[LanguageInfo]:
         versions = await language_versions()
@@ -317,6 +352,8 @@ def create_app(
         if result.status == Status.INTERNAL_ERROR:
             raise RunakodeError(result.stderr or "the service failed to run the program")
         return CompatResult(output=result.stdout + result.stderr)
+
+    install_openapi(app, (ExecuteRequest, ExecuteCompatRequest))
 
     return app
 

@@ -2,17 +2,34 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# The class holding `main`, so `public class Solution { ... }` runs without being renamed.
-_JAVA_PUBLIC_CLASS = re.compile(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+([A-Za-z_$][\w$]*)")
-_JAVA_MAIN_CLASS = re.compile(
-    r"\bclass\s+([A-Za-z_$][\w$]*)[^{]*\{(?:(?!\bclass\b).)*?\bstatic\s+void\s+main\s*\(",
-    re.DOTALL,
+_JAVA_NOISE = re.compile(
+    r'""".*?"""|//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.DOTALL
 )
+_JAVA_TYPE = re.compile(
+    r"((?:\b(?:public|final|abstract|sealed|non-sealed|strictfp|static)\s+)*)"
+    r"\b(?:class|interface|enum|record)\s+([A-Za-z_$][\w$]*)"
+)
+_JAVA_MAIN = re.compile(r"\bstatic\b[^;{}()=]*\bvoid\s+main\s*\(")
 
 
 def java_main_file(source: str) -> str:
-    match = _JAVA_PUBLIC_CLASS.search(source) or _JAVA_MAIN_CLASS.search(source)
-    return f"{match.group(1)}.java" if match else "Main.java"
+    """X.java for the top-level type javac requires it for (a public one), else for the
+    top-level class holding `main`; so `public class Solution { ... }` runs unrenamed."""
+    # Blank out comments and literals (keeping offsets), so only code is searched.
+    code = _JAVA_NOISE.sub(lambda match: " " * len(match.group()), source)
+    depth, depths = 0, []
+    for char in code:
+        depths.append(depth)
+        depth += {"{": 1, "}": -1}.get(char, 0)
+    top_level = [match for match in _JAVA_TYPE.finditer(code) if depths[match.start()] == 0]
+    for match in top_level:
+        if "public" in match.group(1).split():
+            return f"{match.group(2)}.java"
+    for main in _JAVA_MAIN.finditer(code):
+        holders = [match for match in top_level if match.start() < main.start()]
+        if holders:
+            return f"{holders[-1].group(2)}.java"
+    return "Main.java"
 
 
 @dataclass(frozen=True)

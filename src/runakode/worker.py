@@ -151,9 +151,16 @@ class Worker:
         extra = [file for file in job.files if file.name != main_file]
         if len(extra) != len(job.files):
             raise PoisonJob(f"a file is named like the main source file {main_file!r}")
+        try:
+            names = [check_file_name(file.name) for file in extra]
+        except ValueError as exc:
+            raise PoisonJob(f"unsafe file name: {exc}") from None
         files = (
             SandboxFile(main_file, job.source_code.encode("utf-8")),
-            *(SandboxFile(check_file_name(f.name), f.content.encode("utf-8")) for f in extra),
+            *(
+                SandboxFile(name, f.content.encode("utf-8"))
+                for name, f in zip(names, extra, strict=True)
+            ),
         )
         compile_argv = language.compile_argv(main_file)
         return SandboxJob(

@@ -1,0 +1,286 @@
+"""Worker.sandbox_job: files, args, stdin, per-job limits and compile settings (fake sandbox)."""
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from runakode.brokers.memory import MemoryBroker
+from runakode.config import Settings
+from runakode.errors import PoisonJob
+from runakode.languages import LANGUAGES
+from runakode.models import Job, JobFile, JobResult, Status
+from runakode.sandboxes import SandboxFile, SandboxJob
+from runakode.worker import Worker
+
+LANGS = ["python", "go", "java", "javascript", "cpp"]
+JAVA_SOLUTION = "public class Solution {\n  public static void main(String[] a) {}\n}\n"
+
+
+class FakeSandbox:
+    def __init__(self, result: JobResult) -> None:
+        self.result = result
+        self.jobs: list[SandboxJob] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def run(self, job: SandboxJob) -> JobResult:
+        self.jobs.append(job)
+        return self.result
+
+    async def health(self) -> str | None:
+        return None
+
+    async def image_version(self, image: str) -> str | None:
+        return f"{image} 1.0"
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(
+        jobTimeout="3s",
+        outputMaxBytes=4096,
+        jobMemory="256m",
+        jobCpu="0.5",
+        compileTimeout="20s",
+        compileOutputMaxBytes=1000,
+        supportedLanguages=LANGS,
+        sandboxImages={name: f"{name}-img" for name in LANGS},
+    )
+
+
+@pytest.fixture
+def sandbox(result_ok: JobResult) -> FakeSandbox:
+    return FakeSandbox(result_ok)
+
+
+@pytest.fixture
+async def worker(settings: Settings, sandbox: FakeSandbox) -> AsyncIterator[Worker]:
+    broker = MemoryBroker(max_length=10)
+    worker = Worker(settings, broker, sandbox)
+    yield worker
+    await broker.close()
+
+
+def job(language: str = "python", source_code: str = "print(1)", **fields: Any) -> Job:
+    return Job(id="job-1", language=language, source_code=source_code, **fields)
+
+
+def sandbox_job_of(worker: Worker, job: Job) -> SandboxJob:
+    return worker.sandbox_job(job, LANGUAGES[job.language])
+
+
+# --- files, args, stdin -----------------------------------------------------------------------
+
+
+def test_files_are_placed_beside_the_main_file(worker: Worker) -> None:
+    files = [
+        JobFile(name="data.txt", content="42\n"),
+        JobFile(name="lib/util.py", content="Ü = 1\n"),
+        JobFile(name="empty", content=""),
+    ]
+    sandbox_job = sandbox_job_of(worker, job(source_code="print('é')", files=files))
+    assert sandbox_job.files == (
+        SandboxFile("main.py", "print('é')".encode()),
+        SandboxFile("data.txt", b"42\n"),
+        SandboxFile("lib/util.py", "Ü = 1\n".encode()),
+        SandboxFile("empty", b""),
+    )
+    assert not any(file.executable for file in sandbox_job.files)
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "argv"),
+    [
+        ("python", "print(1)", ("python3", "main.py")),
+        ("javascript", "console.log(1)", ("node", "main.js")),
+        ("cpp", "int main(){}", ("./main",)),
+        ("go", "package main", ("./main",)),
+    ],
+)
+def test_args_are_appended_to_the_run_argv(
+    worker: Worker, language: str, source: str, argv: tuple[str, ...]
+) -> None:
+    args = ["--loud", "two words", "", "{file}"]
+    sandbox_job = sandbox_job_of(worker, job(language, source, args=args))
+    assert sandbox_job.run_argv == (*argv, *args)
+
+
+def test_no_args_no_stdin(worker: Worker) -> None:
+    sandbox_job = sandbox_job_of(worker, job())
+    assert sandbox_job.run_argv == ("python3", "main.py")
+    assert sandbox_job.stdin == b""
+    assert sandbox_job.merge_output is False
+
+
+def test_stdin_is_utf8(worker: Worker) -> None:
+    assert sandbox_job_of(worker, job(stdin="wörld\n")).stdin == "wörld\n".encode()
+
+
+@pytest.mark.parametrize("merge_output", [True, False])
+def test_merge_output_is_passed_through(worker: Worker, merge_output: bool) -> None:
+    assert sandbox_job_of(worker, job(merge_output=merge_output)).merge_output is merge_output
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+def limits_of(sandbox_job: SandboxJob) -> tuple[float, int, int]:
+    return (sandbox_job.timeout_s, sandbox_job.memory_bytes, sandbox_job.output_max_bytes)
+
+
+def test_configured_limits_when_the_job_sets_none(worker: Worker) -> None:
+    sandbox_job = sandbox_job_of(worker, job())
+    assert limits_of(sandbox_job) == (3.0, 256 << 20, 4096)
+    assert sandbox_job.cpus == 0.5
+
+
+def test_job_limits_lower_the_configured_ones(worker: Worker) -> None:
+    lowered = job(timeout_s=1.5, memory_bytes=64 << 20, output_max_bytes=100)
+    assert limits_of(sandbox_job_of(worker, lowered)) == (1.5, 64 << 20, 100)
+
+
+def test_job_limits_equal_to_the_configured_ones(worker: Worker) -> None:
+    same = job(timeout_s=3.0, memory_bytes=256 << 20, output_max_bytes=4096)
+    assert limits_of(sandbox_job_of(worker, same)) == (3.0, 256 << 20, 4096)
+
+
+def test_job_limits_never_raise_the_configured_ones(worker: Worker) -> None:
+    # The API refuses these, but a job from elsewhere (an older API, the queue) must not win.
+    raised = job(timeout_s=600.0, memory_bytes=8 << 30, output_max_bytes=1 << 30)
+    assert limits_of(sandbox_job_of(worker, raised)) == (3.0, 256 << 20, 4096)
+
+
+def test_each_limit_is_capped_on_its_own(worker: Worker) -> None:
+    mixed = job(timeout_s=0.5, memory_bytes=1 << 40, output_max_bytes=None)
+    assert limits_of(sandbox_job_of(worker, mixed)) == (0.5, 256 << 20, 4096)
+
+
+# --- compile settings -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "source"), [("cpp", "int main(){}"), ("go", "package main")])
+def test_compile_timeout_and_output_come_from_compile_settings(
+    worker: Worker, language: str, source: str
+) -> None:
+    sandbox_job = sandbox_job_of(worker, job(language, source, timeout_s=1.0))
+    assert sandbox_job.compile_argv is not None
+    assert sandbox_job.compile_timeout_s == 20.0  # compileTimeout, not jobTimeout nor the job's
+    assert sandbox_job.compile_output_max_bytes == 1000
+    assert sandbox_job.timeout_s == 1.0
+
+
+def test_cpp_compiles_the_main_file(worker: Worker) -> None:
+    sandbox_job = sandbox_job_of(worker, job("cpp", "int main(){}"))
+    assert sandbox_job.image == "cpp-img"
+    assert sandbox_job.files[0].name == "main.cpp"
+    assert sandbox_job.compile_argv is not None and "main.cpp" in sandbox_job.compile_argv
+
+
+@pytest.mark.parametrize("language", ["python", "javascript"])
+def test_interpreted_languages_have_no_compile_step(worker: Worker, language: str) -> None:
+    sandbox_job = sandbox_job_of(worker, job(language, "x"))
+    assert sandbox_job.compile_argv is None
+    assert sandbox_job.compile_timeout_s == 0.0
+
+
+# --- java -------------------------------------------------------------------------------------
+
+
+def test_java_main_file_follows_the_public_class(worker: Worker) -> None:
+    helper = JobFile(name="Helper.java", content="class Helper {}")
+    sandbox_job = sandbox_job_of(worker, job("java", JAVA_SOLUTION, args=["x"], files=[helper]))
+    assert sandbox_job.image == "java-img"
+    assert [file.name for file in sandbox_job.files] == ["Solution.java", "Helper.java"]
+    assert sandbox_job.files[0].content == JAVA_SOLUTION.encode()
+    assert sandbox_job.compile_argv is not None
+    assert sandbox_job.compile_argv[0] == "javac"
+    assert sandbox_job.compile_argv[-1] == "Solution.java"
+    assert sandbox_job.run_argv[0] == "java"
+    assert sandbox_job.run_argv[-4:] == ("-cp", ".", "Solution", "x")
+    assert sandbox_job.compile_timeout_s == 20.0
+
+
+def test_java_main_file_from_the_class_holding_main(worker: Worker) -> None:
+    source = "class Helper {}\nclass Program {\n  public static void main(String[] a) {}\n}\n"
+    sandbox_job = sandbox_job_of(worker, job("java", source))
+    assert sandbox_job.files[0].name == "Program.java"
+    assert sandbox_job.run_argv[-1] == "Program"
+
+
+def test_java_without_a_class_uses_main_java(worker: Worker) -> None:
+    sandbox_job = sandbox_job_of(worker, job("java", "void main() {}"))
+    assert sandbox_job.files[0].name == "Main.java"
+    assert sandbox_job.run_argv[-1] == "Main"
+
+
+def test_java_main_java_may_be_a_job_file_when_the_class_differs(worker: Worker) -> None:
+    files = [JobFile(name="Main.java", content="class Main {}")]
+    sandbox_job = sandbox_job_of(worker, job("java", JAVA_SOLUTION, files=files))
+    assert [file.name for file in sandbox_job.files] == ["Solution.java", "Main.java"]
+
+
+# --- poison jobs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "name"),
+    [
+        ("python", "print(1)", "main.py"),
+        ("cpp", "int main(){}", "main.cpp"),
+        ("java", JAVA_SOLUTION, "Solution.java"),
+        ("java", "class Main { public static void main(String[] a) {} }", "Main.java"),
+    ],
+)
+def test_job_file_named_like_the_main_file_is_poison(
+    worker: Worker, language: str, source: str, name: str
+) -> None:
+    poisoned = job(
+        language,
+        source,
+        files=[JobFile(name="ok.txt", content=""), JobFile(name=name, content="x")],
+    )
+    with pytest.raises(PoisonJob, match=name):
+        sandbox_job_of(worker, poisoned)
+
+
+async def test_handle_sets_poison_jobs_aside_without_running_them(
+    worker: Worker, sandbox: FakeSandbox
+) -> None:
+    with pytest.raises(PoisonJob):
+        await worker.handle(job(files=[JobFile(name="main.py", content="x")]))
+    assert sandbox.jobs == []
+    assert worker.in_flight == 0
+
+
+async def test_handle_runs_a_rich_job(worker: Worker, sandbox: FakeSandbox) -> None:
+    rich = job(
+        "java",
+        JAVA_SOLUTION,
+        stdin="in\n",
+        args=["a"],
+        files=[JobFile(name="data.txt", content="1")],
+        timeout_s=2.0,
+        merge_output=True,
+    )
+    result = await worker.handle(rich)
+    assert result.status == Status.OK
+    assert result.language == "java"
+    [sandbox_job] = sandbox.jobs
+    assert sandbox_job.job_id == "job-1"
+    assert [file.name for file in sandbox_job.files] == ["Solution.java", "data.txt"]
+    assert (sandbox_job.stdin, sandbox_job.timeout_s, sandbox_job.merge_output) == (
+        b"in\n",
+        2.0,
+        True,
+    )
+
+
+@pytest.mark.parametrize("name", ["../escape", "/etc/passwd"])
+def test_unsafe_job_file_name_is_poison(worker: Worker, name: str) -> None:
+    with pytest.raises(PoisonJob):
+        sandbox_job_of(worker, job(files=[JobFile(name=name, content="x")]))

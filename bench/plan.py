@@ -16,7 +16,8 @@ DEFAULT_SERVICE_CONFIG: dict[str, Any] = {
     "sandboxBackend": "runsc",
     "supportedLanguages": ["python", "go"],
     "maxWorkers": 8,
-    "sandboxPool": {"python": 16, "go": 2},
+    # Deep enough to absorb the 40-request bursts below; ~23 MiB of host memory each.
+    "sandboxPool": {"python": 48, "go": 2},
     "jobMemory": "512m",
     "apiTimeout": "60s",
     "shutdownGrace": "10s",

@@ -9,6 +9,10 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 PARENT = "runakode"
 CONTROLLERS = ("memory", "cpu", "pids")
 CPU_PERIOD_US = 100_000
+# While a sandbox boots or waits, it yields the CPU to sandboxes running a job: booting ahead
+# must never slow down a program that is running. Its job gets the normal share.
+IDLE_CPU_SHARES = 2
+JOB_CPU_SHARES = 1024
 
 
 def _path(controller: str, name: str) -> Path:
@@ -38,12 +42,20 @@ def create(name: str, memory_bytes: int, cpus: float, max_tasks: int) -> None:
         cpu = _path("cpu", name)
         (cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
         (cpu / "cpu.cfs_quota_us").write_text(str(int(cpus * CPU_PERIOD_US)))
+        (cpu / "cpu.shares").write_text(str(IDLE_CPU_SHARES))
         (_path("pids", name) / "pids.max").write_text(str(max_tasks))
     except OSError as exc:
         for controller in CONTROLLERS:
             with contextlib.suppress(OSError):
                 _path(controller, name).rmdir()
         raise SandboxError(f"cannot set up the sandbox's cgroup: {exc}") from exc
+
+
+def give_job_priority(name: str) -> None:
+    try:
+        (_path("cpu", name) / "cpu.shares").write_text(str(JOB_CPU_SHARES))
+    except OSError as exc:
+        raise SandboxError(f"cannot raise the sandbox's CPU share: {exc}") from exc
 
 
 def oom_killed(name: str) -> bool:

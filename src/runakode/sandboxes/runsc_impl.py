@@ -268,6 +268,7 @@ class RunscSandbox:
         sandbox = self._live[sandbox_id]
         process = sandbox.process
         assert process.stdin is not None and process.stdout is not None
+        cgroups.give_job_priority(sandbox_id)
         token = new_token()
         output = LauncherOutput(job.output_max_bytes, token, job.compile_output_max_bytes)
         started = time.monotonic()

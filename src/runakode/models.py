@@ -25,6 +25,12 @@ def _unicode_text(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 def check_file_name(name: str) -> str:
     """A relative path inside the work directory, nothing that could point elsewhere."""
     parts = name.split("/")
@@ -91,9 +97,7 @@ class ExecuteRequest(BaseModel):
     @field_validator("language", "source_code")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return _unicode_text(value)
+        return _unicode_text(_not_blank(value))
 
     @field_validator("stdin")
     @classmethod
@@ -128,9 +132,7 @@ class ExecuteCompatRequest(BaseModel):
     @field_validator("language", "code")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return _unicode_text(value)
+        return _unicode_text(_not_blank(value))
 
 
 class JobFile(BaseModel):

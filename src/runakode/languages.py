@@ -65,8 +65,28 @@ def _expand(template: tuple[str, ...], main_file: str) -> tuple[str, ...]:
     return tuple(part.replace("{file}", main_file).replace("{stem}", stem) for part in template)
 
 
-# Java under gVisor: few threads (the sandbox allows 64 tasks), no shared perf-data file.
-_JAVA_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xss8m")
+# Java under gVisor: few threads (the sandbox allows 64 tasks; gVisor shows the host's CPU
+# count, which would size thread pools past it), no perf-data file, and a heap that fills to
+# an OutOfMemoryError before the sandbox's memory limit kills the whole JVM.
+_JAVA_FLAGS = (
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:-UsePerfData",
+    "-XX:ActiveProcessorCount=2",
+    "-XX:MaxRAMPercentage=70",
+    "-Xss8m",
+)
+# javac starts from a class archive built into the image (0.7 s instead of 1.3 s here).
+_JAVAC_FLAGS = tuple(
+    f"-J{flag}"
+    for flag in (
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        "-XX:-UsePerfData",
+        "-XX:ActiveProcessorCount=2",
+        "-XX:SharedArchiveFile=/opt/runakode/javac.jsa",
+    )
+)
 
 LANGUAGES: dict[str, Language] = {
     language.name: language
@@ -114,7 +134,7 @@ LANGUAGES: dict[str, Language] = {
         Language(
             name="java",
             source_file="Main.java",
-            compile=("javac", "-J-XX:+UseSerialGC", "-J-XX:TieredStopAtLevel=1", "{file}"),
+            compile=("javac", *_JAVAC_FLAGS, "{file}"),
             run=("java", *_JAVA_FLAGS, "-cp", ".", "{stem}"),
             aliases=("java17",),
             main_file_from_source=java_main_file,

@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes import ClientFor, FakeSubmit
 
 from runakode.api import create_app
 from runakode.config import Settings
@@ -13,25 +14,6 @@ from runakode.models import MAX_ARGS, MAX_FILES, CompileResult, Job, JobFile, Jo
 LANGS = ["python", "go", "java", "javascript", "cpp"]
 VALID = {"language": "python", "source_code": 'print("hello")'}
 RESULT_KEYS = {"stdout", "stderr", "exit_code", "timeout", "exec_time_ms", "status", "truncated"}
-
-ClientFor = Callable[..., httpx.AsyncClient]
-
-
-class FakeSubmit:
-    """Stands in for Broker.submit: records every job and answers `result`."""
-
-    def __init__(self, result: JobResult) -> None:
-        self.calls: list[tuple[Job, float]] = []
-        self.result = result
-
-    async def __call__(self, job: Job, timeout_s: float) -> JobResult:
-        self.calls.append((job, timeout_s))
-        return self.result
-
-    @property
-    def job(self) -> Job:
-        [(job, _)] = self.calls
-        return job
 
 
 @pytest.fixture

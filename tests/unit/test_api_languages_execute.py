@@ -5,32 +5,16 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes import ClientFor, FakeSubmit
 
 from runakode.api import EXECUTE_EXAMPLE, LanguageVersions, create_app
 from runakode.config import Settings
 from runakode.errors import BrokerUnavailable, ResultTimeout
 from runakode.languages import LANGUAGES
-from runakode.models import Job, JobResult, Status
+from runakode.models import JobResult, Status
 
 LANGS = ["python", "go", "java", "javascript", "cpp"]
 COMPAT = {"language": "python3", "code": 'print("hello")'}
-
-ClientFor = Callable[..., httpx.AsyncClient]
-
-
-class FakeSubmit:
-    """Stands in for Broker.submit: records every job, answers or raises as told."""
-
-    def __init__(self, result: JobResult) -> None:
-        self.calls: list[tuple[Job, float]] = []
-        self.result = result
-        self.error: Exception | None = None
-
-    async def __call__(self, job: Job, timeout_s: float) -> JobResult:
-        self.calls.append((job, timeout_s))
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 def versions_of(table: dict[str, str | None]) -> LanguageVersions:

@@ -6,31 +6,15 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes import ClientFor, FakeSubmit
 
 from runakode.api import MAX_BODY_BYTES, create_app
 from runakode.config import Settings
 from runakode.errors import BrokerUnavailable, QueueFull, ResultTimeout
-from runakode.models import Job, JobResult, Status
+from runakode.models import JobResult, Status
 
 VALID = {"language": "python", "source_code": 'print("hello")'}
 RESULT_KEYS = {"stdout", "stderr", "exit_code", "timeout", "exec_time_ms", "status", "truncated"}
-
-ClientFor = Callable[..., httpx.AsyncClient]
-
-
-class FakeSubmit:
-    """Stands in for Broker.submit: records every job, answers or raises as told."""
-
-    def __init__(self, result: JobResult) -> None:
-        self.calls: list[tuple[Job, float]] = []
-        self.result = result
-        self.error: Exception | None = None
-
-    async def __call__(self, job: Job, timeout_s: float) -> JobResult:
-        self.calls.append((job, timeout_s))
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 @pytest.fixture

@@ -4,43 +4,14 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from fakes import FakeSandbox
 
 from runakode.brokers.memory import MemoryBroker
 from runakode.config import Settings
 from runakode.errors import PoisonJob, SandboxError
 from runakode.languages import LANGUAGES
 from runakode.models import Job, JobResult, Status
-from runakode.sandboxes import SandboxJob
 from runakode.worker import Worker
-
-
-class FakeSandbox:
-    def __init__(self, result: JobResult) -> None:
-        self.result = result
-        self.error: Exception | None = None
-        self.jobs: list[SandboxJob] = []
-        self.gate: asyncio.Event | None = None
-        self.closed = False
-
-    async def start(self) -> None:
-        return None
-
-    async def run(self, job: SandboxJob) -> JobResult:
-        self.jobs.append(job)
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-    async def health(self) -> str | None:
-        return "docker is down" if self.closed else None
-
-    async def image_version(self, image: str) -> str | None:
-        return f"{image} 1.0"
-
-    async def close(self) -> None:
-        self.closed = True
 
 
 @pytest.fixture

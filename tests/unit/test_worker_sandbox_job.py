@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from fakes import FakeSandbox
 
 from runakode.brokers.memory import MemoryBroker
 from runakode.config import Settings
@@ -15,28 +16,6 @@ from runakode.worker import Worker
 
 LANGS = ["python", "go", "java", "javascript", "cpp"]
 JAVA_SOLUTION = "public class Solution {\n  public static void main(String[] a) {}\n}\n"
-
-
-class FakeSandbox:
-    def __init__(self, result: JobResult) -> None:
-        self.result = result
-        self.jobs: list[SandboxJob] = []
-
-    async def start(self) -> None:
-        return None
-
-    async def run(self, job: SandboxJob) -> JobResult:
-        self.jobs.append(job)
-        return self.result
-
-    async def health(self) -> str | None:
-        return None
-
-    async def image_version(self, image: str) -> str | None:
-        return f"{image} 1.0"
-
-    async def close(self) -> None:
-        return None
 
 
 @pytest.fixture

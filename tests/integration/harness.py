@@ -1,3 +1,4 @@
+import asyncio
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import httpx
 import yaml
 
@@ -180,3 +182,21 @@ def runsc_sandboxes_of(pid: int) -> list[str]:
 def sandboxes_of(pid: int) -> list[str]:
     """Every sandbox a process of this host owns, whichever backend started it."""
     return docker_sandboxes_of(pid) + runsc_sandboxes_of(pid)
+
+
+async def dead_letters(queue: str, expected: int, timeout_s: float = 10) -> list[bytes]:
+    """Take up to `expected` messages from `<queue>.dead`, waiting at most timeout_s for them."""
+    connection = await aio_pika.connect(RABBITMQ_URL, timeout=10)
+    bodies: list[bytes] = []
+    async with connection:
+        channel = await connection.channel()
+        dead = await channel.declare_queue(f"{queue}.dead", passive=True)
+        deadline = time.monotonic() + timeout_s
+        while len(bodies) < expected and time.monotonic() < deadline:
+            message = await dead.get(fail=False)
+            if message is None:
+                await asyncio.sleep(0.1)
+                continue
+            await message.ack()
+            bodies.append(message.body)
+    return bodies

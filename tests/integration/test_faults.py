@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import aio_pika
 import httpx
 import pytest
-from harness import RABBITMQ_URL, ServiceProcess, free_port, service_config
+from harness import RABBITMQ_URL, ServiceProcess, dead_letters, free_port, service_config
 
 T = TypeVar("T")
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -679,22 +679,9 @@ def test_poison_messages_are_set_aside_and_the_worker_keeps_serving(workdir: Pat
                 )
                 await channel.default_exchange.publish(message, routing_key=c.queue)
 
-        async def collect(channel: aio_pika.abc.AbstractChannel) -> list[bytes]:
-            dead = await channel.declare_queue(f"{c.queue}.dead", passive=True)
-            bodies: list[bytes] = []
-            deadline = time.monotonic() + 30
-            while len(bodies) < len(poison) and time.monotonic() < deadline:
-                message = await dead.get(fail=False)
-                if message is None:
-                    await asyncio.sleep(0.1)
-                    continue
-                await message.ack()
-                bodies.append(message.body)
-            return bodies
-
         try:
             amqp(publish)
-            dead_letters = amqp(collect)
+            dead = asyncio.run(dead_letters(c.queue, len(poison), timeout_s=30))
             stray_replies = ready_messages(replies)
         finally:
             delete_queues(replies)
@@ -703,11 +690,11 @@ def test_poison_messages_are_set_aside_and_the_worker_keeps_serving(workdir: Pat
         record(
             "5 poison messages",
             published=len(poison),
-            dead_lettered=len(dead_letters),
+            dead_lettered=len(dead),
             replies_to_poison=stray_replies,
             normal_job_after=statuses([after]),
         )
-        assert sorted(dead_letters) == sorted(body for body, _ in poison)
+        assert sorted(dead) == sorted(body for body, _ in poison)
         assert stray_replies == 0
         assert sum("set aside a poison job" in e["msg"] for e in log_entries(worker)) == 4
         assert after.status == 200, after

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import aio_pika
 import pytest
-from harness import RABBITMQ_URL
+from harness import RABBITMQ_URL, dead_letters
 
 from runakode.brokers.rabbitmq import RabbitMQBroker
 from runakode.errors import QueueFull, ResultTimeout
@@ -49,23 +49,6 @@ async def connected(queue: str, *, api: bool, max_length: int = 100) -> RabbitMQ
     if api:
         await broker.serve_replies()
     return broker
-
-
-async def dead_letters(queue: str, expected: int, timeout_s: float = 10) -> list[bytes]:
-    connection = await aio_pika.connect(RABBITMQ_URL)
-    bodies: list[bytes] = []
-    async with connection:
-        channel = await connection.channel()
-        dead = await channel.declare_queue(f"{queue}.dead", passive=True)
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while len(bodies) < expected and asyncio.get_running_loop().time() < deadline:
-            message = await dead.get(fail=False)
-            if message is None:
-                await asyncio.sleep(0.1)
-                continue
-            await message.ack()
-            bodies.append(message.body)
-    return bodies
 
 
 async def publish_raw(queue: str, body: bytes, reply_to: str | None) -> None:

@@ -1,4 +1,3 @@
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,8 +14,6 @@ from runakode.sandboxes.docker_impl import DockerSandbox
 from runakode.sandboxes.pool import PreparingBackend, SandboxPool
 from runakode.sandboxes.runsc_impl import RunscSandbox
 from runakode.worker import Worker
-
-log = logging.getLogger(__name__)
 
 
 def pool_targets(settings: Settings) -> dict[SandboxSpec, int]:

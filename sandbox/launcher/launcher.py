@@ -4,8 +4,10 @@
 # and streams framed output back on stdout. It serves exactly one job: the host destroys the
 # sandbox afterwards. Only the standard library is available here.
 import base64
+import contextlib
 import json
 import os
+import resource
 import selectors
 import signal
 import struct
@@ -24,6 +26,39 @@ CHUNK_BYTES = 64 << 10
 READY = b"Y"
 # How long the pipes may stay open after the main process exited (a background child holding them).
 DRAIN_AFTER_EXIT_S = 0.05
+# How soon to look again whether a program that closed its output has exited.
+IDLE_WAIT_FIRST_S = 0.001
+# How long to go on killing and reaping what a phase left behind.
+LEFTOVER_WAIT_S = 1.0
+
+# A phase's processes are sampled from /proc while it runs: for its figures, and to enforce a
+# CPU or memory limit when it has one. One sample (stat and statm of each process) costs
+# 0.3-1.8 ms inside gVisor for a program of one process, and about 0.5 ms more for each further
+# process (measured). Every 50 ms keeps that under 2% of a core, and a busy loop is caught within
+# 50 ms of its kill point (its CPU time only moves in 10 ms ticks anyway). With a limit, the
+# first 100 ms are sampled every 20 ms: most runs are shorter, and a fast memory balloon should
+# meet its own limit before the sandbox-wide one, which ends the whole sandbox. A sample is never
+# taken sooner than 20 times its own cost after the last one, so a program with many processes
+# cannot push the sampling's cost past 5%.
+EARLY_SAMPLES_S = 0.1
+EARLY_SAMPLE_EVERY_S = 0.02
+SAMPLE_EVERY_S = 0.05
+SAMPLE_COST_RATIO = 20
+# A forked process starts with its parent's resident memory as its peak, and keeps that peak
+# through exec: a program forked by this launcher would report at least its size (~15 MB).
+# So the program is forked by a tiny static helper (sandbox/images/base/spawn.c), which reports
+# the program's own usage on a pipe; the helper's own rusage is never taken for the program's.
+SPAWN_HELPER = os.environ.get("RUNAKODE_SPAWN", "/opt/runakode/runakode-spawn")
+CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+# Set in the program's process before it starts, soft = hard (the job says which).
+RLIMITS = {
+    "STACK": resource.RLIMIT_STACK,
+    "NPROC": resource.RLIMIT_NPROC,
+    "FSIZE": resource.RLIMIT_FSIZE,
+    "AS": resource.RLIMIT_AS,
+    "CPU": resource.RLIMIT_CPU,
+}
 
 RUN_STDOUT, RUN_STDERR = b"1", b"2"
 COMPILE_STDOUT, COMPILE_STDERR = b"3", b"4"
@@ -73,15 +108,69 @@ def write_files(files: list[dict[str, str]]) -> None:
             os.close(fd)
 
 
+def optional_float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def rlimit(name: str) -> int:
+    if name not in RLIMITS:
+        raise ValueError(f"unknown rlimit {name!r}")
+    return RLIMITS[name]
+
+
+def read_proc(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def sample_processes(group: int, skip: int) -> tuple[float, int]:
+    """CPU seconds (with their reaped children's) and resident KiB of the program's processes.
+
+    Those are the members of its process group; as PID 1, every other process of the sandbox,
+    since all of them are the program's (including any that left the group with setsid).
+    """
+    everyone = os.getpid() == 1
+    ticks = pages = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or (everyone and name == "1") or name == str(skip):
+            continue
+        try:
+            stat = read_proc(f"/proc/{name}/stat")
+            # The command name in parentheses may itself contain spaces and parentheses.
+            fields = stat[stat.rfind(b")") + 2 :].split()
+            if not everyone and int(fields[2]) != group:
+                continue
+            # utime, stime, cutime, cstime
+            ticks += sum(int(field) for field in fields[11:15])
+            pages += int(read_proc(f"/proc/{name}/statm").split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # it ended while being read
+    return ticks / CLOCK_TICKS_PER_S, pages * PAGE_KB
+
+
 class Phase:
     """One process (compile or run) with its pipes pumped until it ends or a limit hits."""
 
     def __init__(self, spec: dict, stdin: bytes, kinds: tuple[bytes, bytes], limit: int) -> None:
-        self.argv = spec["argv"]
+        self.argv = list(spec["argv"])
         self.timeout_s = float(spec["timeout_s"])
         self.kill_on_flood = bool(spec.get("kill_on_output_limit", True))
         # One pipe for both streams keeps their order, as a terminal would show it.
         self.merge_output = bool(spec.get("merge_output", False))
+        # Over cpu_limit_s is a time-out; the program is only killed once past cpu_kill_s.
+        self.cpu_limit_s = optional_float(spec.get("cpu_time_limit_s"))
+        self.cpu_kill_s = optional_float(spec.get("cpu_kill_s"))
+        memory_limit_kb = spec.get("memory_limit_kb")
+        self.memory_limit_kb = None if memory_limit_kb is None else int(memory_limit_kb)
+        self.rlimits = [
+            (rlimit(name), int(value)) for name, value in spec.get("rlimits", {}).items()
+        ]
+        limits = (self.cpu_limit_s, self.cpu_kill_s, self.memory_limit_kb)
+        # With a limit to enforce, sampled often from the start; otherwise only for the figures.
+        self.enforcing = any(limit is not None for limit in limits)
         self.stdin = memoryview(stdin)
         self.kinds = kinds
         self.limit = limit
@@ -89,38 +178,141 @@ class Phase:
         self.timed_out = False
         self.output_limit = False
         self.truncated = False
+        self.pid = 0
+        self.status: int | None = None
+        # From wait4: the program's (and its reaped descendants') usage, and that of its orphans
+        # this process reaped as PID 1.
+        self.reaped_cpu_s = 0.0
+        self.reaped_rss_kb = 0
+        self.child_cpu_s = 0.0
+        # From /proc while it runs: what the rusage misses of processes that were killed.
+        self.sampled_cpu_s = 0.0
+        self.sampled_rss_kb = 0
+        self.cpu_killed = False
+        self.memory_exceeded = False
 
     def run(self) -> dict:
         started = time.monotonic()
+        usage_read, usage_write = os.pipe()
         try:
             proc = subprocess.Popen(
-                self.argv,
+                [SPAWN_HELPER, str(usage_write), *self.argv],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT if self.merge_output else subprocess.PIPE,
                 start_new_session=True,
+                pass_fds=(usage_write,),
+                # Safe here: this process has a single thread.
+                preexec_fn=self.apply_rlimits if self.rlimits else None,
             )
-        except OSError as exc:
-            message = f"cannot start {self.argv[0]}: {exc.strerror}\n".encode()
-            send(self.kinds[1], message)
-            return self.report(127, None, started)
-        self.pump(proc, started + self.timeout_s)
-        returncode = proc.wait()
-        if returncode < 0:
-            return self.report(128 - returncode, -returncode, started)
-        return self.report(returncode, None, started)
+        except (OSError, subprocess.SubprocessError) as exc:
+            os.close(usage_read)
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            send(self.kinds[1], f"cannot start {SPAWN_HELPER}: {reason}\n".encode())
+            return self.report(127, None, started, measured=False)
+        finally:
+            os.close(usage_write)
+        self.pid = proc.pid
+        self.pump(proc, started)
+        kill_group(proc.pid)
+        if self.status is None:
+            self.collect(*os.wait4(proc.pid, 0))
+        self.read_program_usage(usage_read)
+        assert self.status is not None
+        # Reaped here, so Popen must not wait for it again.
+        proc.returncode = os.waitstatus_to_exitcode(self.status)
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        if proc.returncode < 0:
+            return self.report(128 - proc.returncode, -proc.returncode, started)
+        return self.report(proc.returncode, None, started)
 
-    def report(self, exit_code: int, signal_number: int | None, started: float) -> dict:
+    def apply_rlimits(self) -> None:
+        for which, value in self.rlimits:
+            # Never above the sandbox's own hard limit, which cannot be raised.
+            _, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(which, (value, value))
+
+    def report(
+        self, exit_code: int, signal_number: int | None, started: float, *, measured: bool = True
+    ) -> dict:
+        cpu_time_ms = int(max(self.sampled_cpu_s, self.reaped_cpu_s) * 1000)
+        time_limit = None
+        # As Judge0 grades: CPU time over the limit is a time-out even when it finished.
+        over_cpu = self.cpu_limit_s is not None and cpu_time_ms > self.cpu_limit_s * 1000
+        if self.cpu_killed or (measured and over_cpu):
+            time_limit = "cpu"
+        elif self.timed_out:
+            time_limit = "wall"
         return {
             "exit_code": exit_code,
             "signal": signal_number,
             "time_ms": int((time.monotonic() - started) * 1000),
-            "timed_out": self.timed_out,
+            "cpu_time_ms": cpu_time_ms if measured else None,
+            "memory_kb": max(self.sampled_rss_kb, self.reaped_rss_kb) if measured else None,
+            "time_limit": time_limit,
+            "timed_out": time_limit is not None,
+            "memory_exceeded": self.memory_exceeded,
             "output_limit": self.output_limit,
             "truncated": self.truncated,
         }
 
-    def pump(self, proc: subprocess.Popen, deadline: float) -> None:
+    def collect(self, pid: int, status: int, usage: resource.struct_rusage) -> None:
+        self.reaped_cpu_s += usage.ru_utime + usage.ru_stime
+        # Our own child's peak includes ours (see SPAWN_HELPER); orphans' is their own.
+        if pid != self.pid:
+            self.reaped_rss_kb = max(self.reaped_rss_kb, usage.ru_maxrss)
+        if pid == self.pid:
+            self.status = status
+            self.child_cpu_s = usage.ru_utime + usage.ru_stime
+
+    def read_program_usage(self, fd: int) -> None:
+        """How the program ended and what it used, as the helper saw it; nothing when the
+        helper was killed with it (a limit or the deadline: the samples tell then)."""
+        try:
+            os.set_blocking(fd, False)
+            line = os.read(fd, 256)
+        except BlockingIOError:
+            line = b""
+        finally:
+            os.close(fd)
+        try:
+            status, user_us, system_us, maxrss_kb = (int(part) for part in line.split())
+        except ValueError:
+            return
+        self.status = status
+        self.reaped_rss_kb = max(self.reaped_rss_kb, maxrss_kb)
+        # The program's CPU time instead of the helper's (which is the program's and its own).
+        self.reaped_cpu_s += (user_us + system_us) / 1e6 - self.child_cpu_s
+
+    def reap(self) -> None:
+        """Collect every child that ended: the program, and as PID 1 its orphans too (a zombie
+        still counts against RLIMIT_NPROC)."""
+        while True:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.collect(pid, status, usage)
+
+    def sample(self) -> None:
+        cpu_s, rss_kb = sample_processes(self.pid, skip=self.pid)
+        # Processes reaped already are gone from /proc; their usage is in the rusage.
+        cpu_s += self.reaped_cpu_s
+        self.sampled_cpu_s = max(self.sampled_cpu_s, cpu_s)
+        self.sampled_rss_kb = max(self.sampled_rss_kb, rss_kb)
+        if self.cpu_kill_s is not None and cpu_s > self.cpu_kill_s:
+            self.cpu_killed = True
+        if self.memory_limit_kb is not None and rss_kb > self.memory_limit_kb:
+            self.memory_exceeded = True
+
+    def pump(self, proc: subprocess.Popen, started: float) -> None:
+        deadline = started + self.timeout_s
         selector = selectors.DefaultSelector()
         assert proc.stdin and proc.stdout
         os.set_blocking(proc.stdin.fileno(), False)
@@ -132,24 +324,41 @@ class Phase:
         if proc.stderr is not None:
             selector.register(proc.stderr, selectors.EVENT_READ, 1)
         exited_at = None
-        while selector.get_map():
+        # Popen returns once the program has replaced the forked launcher (exec): a first
+        # sample now measures the program itself, however soon it ends.
+        next_sample_at = time.monotonic()
+        idle_wait_s = IDLE_WAIT_FIRST_S
+        while True:
             now = time.monotonic()
-            if exited_at is None and proc.poll() is not None:
-                exited_at = now
-            if exited_at is not None and now - exited_at > DRAIN_AFTER_EXIT_S:
-                break
+            self.reap()
+            if self.status is not None:
+                exited_at = now if exited_at is None else exited_at
+                if not selector.get_map() or now - exited_at > DRAIN_AFTER_EXIT_S:
+                    break
             if now >= deadline:
                 self.timed_out = True
                 break
-            wait_s = min(deadline - now, DRAIN_AFTER_EXIT_S)
-            for key, _ in selector.select(wait_s):
+            if now >= next_sample_at:
+                self.sample()
+                if self.cpu_killed or self.memory_exceeded:
+                    break
+                cost_s = time.monotonic() - now
+                early = self.enforcing and now - started < EARLY_SAMPLES_S
+                every_s = EARLY_SAMPLE_EVERY_S if early else SAMPLE_EVERY_S
+                next_sample_at = now + max(every_s, SAMPLE_COST_RATIO * cost_s)
+            wait_s = min(deadline - now, next_sample_at - now, DRAIN_AFTER_EXIT_S)
+            if not selector.get_map():
+                # Its output is closed but it has not exited yet (usually it is exiting):
+                # nothing will wake us up, so check again soon, then less and less often.
+                wait_s = min(wait_s, idle_wait_s)
+                idle_wait_s = min(2 * idle_wait_s, DRAIN_AFTER_EXIT_S)
+            for key, _ in selector.select(max(0.0, wait_s)):
                 if key.data == -1:
                     self.feed_stdin(selector, proc)
                 elif not self.forward(selector, key.fileobj, key.data):
                     self.output_limit = self.truncated = True
             if self.output_limit:
                 break
-        kill_group(proc.pid)
         selector.close()
 
     def feed_stdin(self, selector: selectors.BaseSelector, proc: subprocess.Popen) -> None:
@@ -181,10 +390,8 @@ class Phase:
 
 
 def kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def kill_everything_else() -> None:
@@ -193,10 +400,19 @@ def kill_everything_else() -> None:
     # kill(-1) would hit unrelated processes, so it is refused there.
     if os.getpid() != 1:
         return
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    # They are reaped too: under gVisor a zombie still counts against RLIMIT_NPROC, so leftovers
+    # of the compile phase would take tasks from the program. kill(-1) is repeated in case a
+    # fork was under way the first time.
+    give_up_at = time.monotonic() + LEFTOVER_WAIT_S
+    while time.monotonic() < give_up_at:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(-1, signal.SIGKILL)
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            return
+        time.sleep(0.001)
 
 
 def main() -> int:
@@ -211,22 +427,27 @@ def main() -> int:
             raise ValueError("job header too large")
         job = json.loads(read_exact(size))
         token = bytes.fromhex(job["token"])
+        limit = int(job["output_max_bytes"])
+        compile_phase = None
+        if job.get("compile"):
+            compile_limit = int(job["compile"].get("output_max_bytes", limit))
+            compile_kinds = (COMPILE_STDOUT, COMPILE_STDERR)
+            compile_phase = Phase(job["compile"], b"", compile_kinds, compile_limit)
+        stdin = base64.b64decode(job.get("stdin", ""))
+        run_phase = Phase(job["run"], stdin, (RUN_STDOUT, RUN_STDERR), limit)
         write_files(job["files"])
-    except (EOFError, ValueError, KeyError, OSError) as exc:
+    except (EOFError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         send(LAUNCHER_ERROR, str(exc).encode())
         return 3
     # From here on, whatever happens to the sandbox is the program's doing, not a dead sandbox.
     send(ACCEPTED, b"")
-    limit = int(job["output_max_bytes"])
-    if job.get("compile"):
-        compile_limit = int(job["compile"].get("output_max_bytes", limit))
-        report = Phase(job["compile"], b"", (COMPILE_STDOUT, COMPILE_STDERR), compile_limit).run()
+    if compile_phase is not None:
+        report = compile_phase.run()
         kill_everything_else()
         send(COMPILE_DONE, json.dumps(report).encode())
         if report["exit_code"] != 0 or report["timed_out"]:
             return 0
-    stdin = base64.b64decode(job.get("stdin", ""))
-    report = Phase(job["run"], stdin, (RUN_STDOUT, RUN_STDERR), limit).run()
+    report = run_phase.run()
     kill_everything_else()
     send(RUN_DONE, json.dumps(report).encode())
     return 0

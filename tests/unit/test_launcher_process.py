@@ -5,20 +5,24 @@ before any test here starts it; it must never be started as PID 1 on the host.
 """
 
 import ast
+import json
 import os
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from runakode.sandboxes import SandboxFile, SandboxJob
+from runakode.sandboxes import CompileStep, RunLimits, SandboxFile, SandboxJob, SandboxSpec
+from runakode.sandboxes.base import TimeLimit
 from runakode.sandboxes.launcher_protocol import LauncherOutput, PhaseReport, encode_job
 
 TOKEN = bytes(range(16))
 
+SPAWN_C = str(Path(__file__).resolve().parents[2] / "sandbox/images/base/spawn.c")
 LAUNCHER = Path(__file__).resolve().parents[2] / "sandbox" / "launcher" / "launcher.py"
 
 
@@ -42,26 +46,52 @@ def _safe_to_run() -> None:
     assert os.getpid() != 1
 
 
+def make_job(
+    files: tuple[SandboxFile, ...],
+    run_argv: tuple[str, ...],
+    *,
+    stdin: bytes = b"",
+    compile_argv: tuple[str, ...] | None = None,
+    **limits: Any,
+) -> SandboxJob:
+    limits.setdefault("wall_time_s", 5.0)
+    limits.setdefault("output_max_bytes", 1 << 20)
+    return SandboxJob(
+        job_id="unit",
+        spec=SandboxSpec("unused", 1 << 30, 1.0),
+        files=files,
+        run_argv=run_argv,
+        limits=RunLimits(**limits),
+        stdin=stdin,
+        merge_output=False,
+        compile=CompileStep(compile_argv, 5.0, 64 << 10) if compile_argv else None,
+    )
+
+
 def python_job(
     source: str,
     *,
-    timeout_s: float = 5.0,
-    stdin: bytes = b"",
-    output_max_bytes: int = 1 << 20,
     files: tuple[SandboxFile, ...] = (),
-    compile_argv: tuple[str, ...] | None = None,
+    **options: Any,
 ) -> SandboxJob:
-    return SandboxJob(
-        job_id="unit",
-        image="unused",
-        files=(SandboxFile("main.py", textwrap.dedent(source).encode()), *files),
-        run_argv=(sys.executable, "main.py"),
-        timeout_s=timeout_s,
-        stdin=stdin,
-        output_max_bytes=output_max_bytes,
-        compile_argv=compile_argv,
-        compile_timeout_s=5.0 if compile_argv else 0.0,
+    main = SandboxFile("main.py", textwrap.dedent(source).encode())
+    return make_job((main, *files), (sys.executable, "main.py"), **options)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def spawn_helper(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sandboxes' spawn helper, built here as the base image builds it."""
+    helper = tmp_path_factory.mktemp("spawn") / "runakode-spawn"
+    subprocess.run(
+        ["gcc", "-static", "-O2", "-s", "-Wall", "-Wextra", "-Werror", "-o", str(helper), SPAWN_C],
+        check=True,
     )
+    LAUNCHER_ENV.update(os.environ, RUNAKODE_SPAWN=str(helper))
+    return helper
+
+
+# The launcher's environment: where its spawn helper is (set by the fixture above).
+LAUNCHER_ENV: dict[str, str] = {}
 
 
 def run_launcher(cwd: Path, stdin: bytes) -> tuple[int, LauncherOutput]:
@@ -69,12 +99,13 @@ def run_launcher(cwd: Path, stdin: bytes) -> tuple[int, LauncherOutput]:
         [sys.executable, str(LAUNCHER)],
         input=stdin,
         cwd=cwd,
+        env=LAUNCHER_ENV,
         capture_output=True,
         timeout=20,
         check=False,
     )
     # A roomy parser, so that the launcher's own cap is what the tests observe.
-    output = LauncherOutput(8 << 20, TOKEN)
+    output = LauncherOutput(TOKEN, 8 << 20, 8 << 20)
     output.feed(completed.stdout)
     return completed.returncode, output
 
@@ -92,7 +123,8 @@ def test_hello_world(tmp_path: Path) -> None:
     assert returncode == 0
     assert output.stdout.text() == "hello, world\n"
     assert output.stderr.text() == ""
-    assert (report.exit_code, report.signal, report.timed_out) == (0, None, False)
+    assert (report.exit_code, report.signal, report.time_limit) == (0, None, None)
+    assert not report.memory_exceeded
     assert not report.truncated and not report.output_limit
     assert (tmp_path / "main.py").exists()
 
@@ -144,10 +176,10 @@ def test_timeout_kills_the_program(tmp_path: Path) -> None:
         print("never")
     """
     started = time.monotonic()
-    _, output, report = run_job(tmp_path, python_job(source, timeout_s=0.5))
+    _, output, report = run_job(tmp_path, python_job(source, wall_time_s=0.5))
     elapsed = time.monotonic() - started
 
-    assert report.timed_out
+    assert report.time_limit == TimeLimit.WALL
     assert (report.exit_code, report.signal) == (137, 9)
     assert output.stdout.text() == "started\n"
     assert 0.5 <= elapsed < 4
@@ -164,7 +196,7 @@ def test_output_flood_is_cut(tmp_path: Path) -> None:
     assert report.output_limit
     assert report.truncated
     assert output.stdout.text() == "x" * 1000
-    assert not report.timed_out
+    assert report.time_limit is None
 
 
 def test_output_at_the_cap_is_not_truncated(tmp_path: Path) -> None:
@@ -211,12 +243,10 @@ def test_failed_compile_skips_the_run(tmp_path: Path) -> None:
 
 
 def test_missing_program_is_exit_127(tmp_path: Path) -> None:
-    job = SandboxJob(
-        job_id="unit", image="unused", files=(), run_argv=("./no-such-program",), timeout_s=2
-    )
+    job = make_job((), ("./no-such-program",), wall_time_s=2)
     _, output, report = run_job(tmp_path, job)
-    assert report.exit_code == 127
-    assert "cannot start ./no-such-program" in output.stderr.text()
+    assert (report.exit_code, report.signal, report.time_limit) == (127, None, None)
+    assert "cannot start ./no-such-program: No such file or directory" in output.stderr.text()
 
 
 @pytest.mark.parametrize("name", ["../escape.py", "a/../../escape.py", "/tmp/abs.py", "", "a//b"])
@@ -250,13 +280,247 @@ def test_garbage_header_is_never_taken_for_a_result(tmp_path: Path) -> None:
 
 
 def test_launcher_error_after_the_header_is_signed(tmp_path: Path) -> None:
-    job = SandboxJob(
-        job_id="j",
-        image="img",
-        files=(SandboxFile("../escape.py", b"x"),),
-        run_argv=(sys.executable, "main.py"),
-        timeout_s=1.0,
-    )
+    job = make_job((SandboxFile("../escape.py", b"x"),), (sys.executable, "main.py"))
     returncode, output = run_launcher(tmp_path, encode_job(job, TOKEN))
     assert returncode == 3
     assert output.launcher_error is not None and "escape" in output.launcher_error
+
+
+# --- what the program used, and the limits the launcher enforces ------------------------------
+# Bounds that must hold on a loaded machine, never exact figures. NPROC is not enforced for root,
+# so here only its value is checked.
+
+BUSY = textwrap.dedent("""
+    import time
+    started = time.process_time()
+    while time.process_time() - started < {seconds}:
+        pass
+    print("done")
+""")
+MIB_KB = 1024
+
+
+@pytest.mark.parametrize("sampled", [False, True], ids=["rusage", "sampled"])
+def test_cpu_time_of_a_busy_loop(tmp_path: Path, sampled: bool) -> None:
+    limits = {"cpu_time_s": 5.0, "cpu_extra_s": 1.0} if sampled else {}
+    _, output, report = run_job(tmp_path, python_job(BUSY.format(seconds=0.3), **limits))
+    assert output.stdout.text() == "done\n"
+    assert report.cpu_time_ms is not None and report.memory_kb is not None
+    # The interpreter's start comes on top; the launcher's own work (sampling) does not.
+    assert 300 <= report.cpu_time_ms <= report.time_ms + 50
+    assert 1 * MIB_KB < report.memory_kb < 100 * MIB_KB
+    assert report.time_limit is None
+
+
+def test_a_small_program_is_not_charged_the_launchers_own_memory(tmp_path: Path) -> None:
+    # A forked child inherits its parent's peak memory through exec: the launcher (a Python
+    # process of 10+ MiB) must not show up as the memory of a program that uses far less.
+    job = make_job((SandboxFile("main.sh", b"exit 0\n"),), ("/bin/sh", "main.sh"))
+    _, _, report = run_job(tmp_path, job)
+    assert report.memory_kb is not None
+    assert 0 < report.memory_kb < 4 * MIB_KB
+
+
+def test_a_missing_spawn_helper_is_a_clear_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(LAUNCHER_ENV, "RUNAKODE_SPAWN", "/nonexistent")
+    _, output, report = run_job(tmp_path, python_job("print(1)"))
+    assert report.exit_code == 127
+    assert "cannot start /nonexistent" in output.stderr.text()
+
+
+def test_cpu_time_of_a_child_it_waited_for_is_counted(tmp_path: Path) -> None:
+    source = f"""
+        import subprocess, sys
+        subprocess.run([sys.executable, "-c", {BUSY.format(seconds=0.3)!r}], check=True)
+    """
+    _, output, report = run_job(tmp_path, python_job(source))
+    assert output.stdout.text() == "done\n"
+    assert report.cpu_time_ms is not None and report.cpu_time_ms >= 300
+
+
+def test_a_sleeping_program_uses_little_cpu(tmp_path: Path) -> None:
+    job = python_job("import time; time.sleep(0.5)", cpu_time_s=0.2, memory_bytes=512 << 20)
+    _, _, report = run_job(tmp_path, job)
+    assert report.cpu_time_ms is not None and report.cpu_time_ms < 200
+    assert report.time_limit is None
+    assert report.time_ms >= 500
+
+
+@pytest.mark.parametrize("sampled", [False, True], ids=["rusage", "sampled"])
+def test_memory_of_a_100_mib_allocation(tmp_path: Path, sampled: bool) -> None:
+    limits = {"memory_bytes": 1 << 30} if sampled else {}
+    source = """
+        data = b"x" * (100 << 20)
+        print(len(data))
+    """
+    _, output, report = run_job(tmp_path, python_job(source, **limits))
+    assert output.stdout.text() == f"{100 << 20}\n"
+    assert report.memory_kb is not None
+    assert 100 * MIB_KB <= report.memory_kb < 160 * MIB_KB
+    assert not report.memory_exceeded
+
+
+def test_cpu_limit_kills_a_busy_loop(tmp_path: Path) -> None:
+    job = python_job("while True: pass", cpu_time_s=0.3, cpu_extra_s=0.2, wall_time_s=10.0)
+    _, _, report = run_job(tmp_path, job)
+    assert report.time_limit == TimeLimit.CPU
+    assert report.timed_out
+    assert (report.exit_code, report.signal) == (137, 9)
+    # Killed once past 0.5 s, well before the kernel's RLIMIT_CPU backstop at 2 s.
+    assert report.cpu_time_ms is not None and 500 < report.cpu_time_ms < 2000
+    assert report.time_ms < 5000
+
+
+def test_over_the_cpu_limit_but_under_the_kill_point_is_a_time_out(tmp_path: Path) -> None:
+    job = python_job(BUSY.format(seconds=0.4), cpu_time_s=0.1, cpu_extra_s=3.0)
+    _, output, report = run_job(tmp_path, job)
+    assert output.stdout.text() == "done\n"
+    assert (report.exit_code, report.signal) == (0, None)
+    assert report.time_limit == TimeLimit.CPU
+    assert report.cpu_time_ms is not None and report.cpu_time_ms >= 400
+
+
+def test_cpu_time_over_the_limit_is_the_time_out_even_when_the_wall_clock_ran_out(
+    tmp_path: Path,
+) -> None:
+    job = python_job("while True: pass", cpu_time_s=0.1, cpu_extra_s=10.0, wall_time_s=0.5)
+    _, _, report = run_job(tmp_path, job)
+    assert report.time_limit == TimeLimit.CPU
+    assert (report.exit_code, report.signal) == (137, 9)
+
+
+def test_sleeping_past_the_wall_limit_is_a_wall_time_out(tmp_path: Path) -> None:
+    job = python_job("import time; time.sleep(5)", cpu_time_s=1.0, wall_time_s=0.5)
+    _, _, report = run_job(tmp_path, job)
+    assert report.time_limit == TimeLimit.WALL
+    assert (report.exit_code, report.signal) == (137, 9)
+
+
+GROWING = """
+    import time
+    chunks = []
+    for _ in range(40):
+        chunks.append(b"x" * (10 << 20))
+        time.sleep(0.02)
+    print("survived")
+"""
+
+
+def test_memory_limit_kills_an_allocation(tmp_path: Path) -> None:
+    job = python_job(GROWING, memory_bytes=64 << 20)
+    _, output, report = run_job(tmp_path, job)
+    assert report.memory_exceeded
+    assert (report.exit_code, report.signal) == (137, 9)
+    assert report.time_limit is None
+    assert output.stdout.text() == ""
+    assert report.memory_kb is not None and 64 * MIB_KB < report.memory_kb < 400 * MIB_KB
+
+
+def test_memory_limit_counts_the_processes_together(tmp_path: Path) -> None:
+    # 40 MiB each, 80 together: over a 64 MiB limit only as a group.
+    source = """
+        import os, time
+        data = b"x" * (40 << 20)
+        if os.fork() == 0:
+            data = b"y" * (40 << 20)
+        time.sleep(3)
+        print("survived")
+    """
+    _, output, report = run_job(tmp_path, python_job(source, memory_bytes=64 << 20))
+    assert report.memory_exceeded
+    assert output.stdout.text() == ""
+    assert report.time_ms < 2500
+
+
+def test_per_process_memory_is_an_address_space_limit(tmp_path: Path) -> None:
+    source = """
+        try:
+            data = bytearray(300 << 20)
+        except MemoryError:
+            print("MemoryError")
+    """
+    job = python_job(source, memory_bytes=200 << 20, per_process_memory=True)
+    _, output, report = run_job(tmp_path, job)
+    assert output.stdout.text() == "MemoryError\n"
+    assert not report.memory_exceeded
+
+
+def test_rlimits_are_set_before_the_program_starts(tmp_path: Path) -> None:
+    source = """
+        import resource
+        for name in ("NPROC", "STACK", "CPU"):
+            print(name, *resource.getrlimit(getattr(resource, "RLIMIT_" + name)))
+    """
+    job = python_job(source, max_tasks=7, stack_bytes=16 << 20, cpu_time_s=1.5, cpu_extra_s=0.2)
+    _, output, _ = run_job(tmp_path, job)
+    assert output.stdout.text().splitlines() == [
+        "NPROC 9 9",  # the launcher and the spawn helper count as two of the user's tasks
+        f"STACK {16 << 20} {16 << 20}",
+        "CPU 3 3",
+    ]
+
+
+def test_file_size_limit(tmp_path: Path) -> None:
+    source = """
+        import os
+        try:
+            with open("big", "wb") as f:
+                f.write(b"z" * 5000)
+        except OSError as exc:
+            print(exc.strerror)
+        print(os.path.getsize("big"))
+    """
+    _, output, _ = run_job(tmp_path, python_job(source, file_size_bytes=1000))
+    assert output.stdout.text() == "File too large\n1000\n"
+
+
+def test_no_limits_leave_the_launchers_own(tmp_path: Path) -> None:
+    source = """
+        import resource
+        print(resource.getrlimit(resource.RLIMIT_STACK) == tuple({stack}))
+    """
+    import resource
+
+    stack = resource.getrlimit(resource.RLIMIT_STACK)
+    _, output, report = run_job(tmp_path, python_job(source.format(stack=list(stack))))
+    assert output.stdout.text() == "True\n"
+    assert report.time_limit is None and not report.memory_exceeded
+
+
+def test_compile_phase_reports_its_usage(tmp_path: Path) -> None:
+    compile_argv = (sys.executable, "-c", "x = b'c' * (50 << 20)")
+    _, output, _ = run_job(tmp_path, python_job("print(1)", compile_argv=compile_argv))
+    report = output.compile_report
+    assert report is not None
+    assert report.cpu_time_ms is not None and report.cpu_time_ms >= 0
+    assert report.memory_kb is not None and report.memory_kb >= 50 * MIB_KB
+
+
+def test_a_program_that_closes_its_output_still_runs_to_the_end(tmp_path: Path) -> None:
+    source = """
+        import os, time
+        print("bye", flush=True)
+        os.close(1)
+        os.close(2)
+        time.sleep(0.3)
+        open("finished", "w").close()
+        raise SystemExit(3)
+    """
+    _, output, report = run_job(tmp_path, python_job(source))
+    assert output.stdout.text() == "bye\n"
+    assert (report.exit_code, report.signal, report.time_limit) == (3, None, None)
+    assert (tmp_path / "finished").exists()
+
+
+def test_an_unknown_rlimit_is_a_launcher_error(tmp_path: Path) -> None:
+    encoded = encode_job(python_job('print("must not run")'), TOKEN)
+    header = json.loads(encoded[4:])
+    header["run"]["rlimits"] = {"NOFILE": 10}
+    body = json.dumps(header).encode()
+    returncode, output = run_launcher(tmp_path, len(body).to_bytes(4, "big") + body)
+    assert returncode == 3
+    assert output.launcher_error == "unknown rlimit 'NOFILE'"
+    assert not output.accepted
+    assert not (tmp_path / "main.py").exists()

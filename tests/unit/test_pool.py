@@ -2,8 +2,8 @@ import asyncio
 import itertools
 
 from runakode.errors import SandboxUnavailable
-from runakode.models import JobResult, Status
-from runakode.sandboxes.base import SandboxJob, SandboxSpec
+from runakode.models import Status
+from runakode.sandboxes.base import PhaseResult, RunLimits, SandboxJob, SandboxResult, SandboxSpec
 from runakode.sandboxes.pool import SandboxPool
 
 SPEC = SandboxSpec("python-runner", 256 << 20, 1.0)
@@ -12,13 +12,20 @@ SPEC = SandboxSpec("python-runner", 256 << 20, 1.0)
 def job() -> SandboxJob:
     return SandboxJob(
         job_id="j",
-        image=SPEC.image,
+        spec=SPEC,
         files=(),
         run_argv=("true",),
-        timeout_s=1.0,
-        memory_bytes=SPEC.memory_bytes,
-        cpus=SPEC.cpus,
+        limits=RunLimits(wall_time_s=1.0, output_max_bytes=1024),
+        stdin=b"",
+        merge_output=False,
+        compile=None,
     )
+
+
+def ran_in(result: SandboxResult) -> str:
+    """The sandbox a result came from: FakeBackend writes its id as the program's output."""
+    assert result.run is not None
+    return result.run.stdout.decode()
 
 
 class FakeBackend:
@@ -39,18 +46,14 @@ class FakeBackend:
         self.prepared.append(sandbox_id)
         return sandbox_id
 
-    async def execute(self, sandbox_id: str, job: SandboxJob) -> JobResult:
+    async def execute(self, sandbox_id: str, job: SandboxJob) -> SandboxResult:
         if sandbox_id in self.dead:
             raise SandboxUnavailable("dead")
         self.executed.append(sandbox_id)
-        return JobResult(
-            stdout=sandbox_id,
-            stderr="",
-            exit_code=0,
-            timeout=False,
-            exec_time_ms=1,
-            status=Status.OK,
+        run = PhaseResult(
+            stdout=sandbox_id.encode(), stderr=b"", exit_code=0, signal=None, wall_time_ms=1
         )
+        return SandboxResult(Status.OK, None, run)
 
     async def discard(self, sandbox_id: str) -> None:
         self.discarded.append(sandbox_id)
@@ -77,7 +80,7 @@ async def test_jobs_take_prebooted_sandboxes_and_each_is_used_once() -> None:
     await wait_for_idle(pool, 2)
     results = [await pool.run(job()) for _ in range(5)]
     await wait_for_idle(pool, 2)
-    used = [result.stdout for result in results]
+    used = [ran_in(result) for result in results]
     assert len(set(used)) == 5, "a sandbox served two jobs"
     assert used[0] in backend.prepared[:2], "the first job did not get a prebooted sandbox"
     await pool.close()
@@ -90,7 +93,7 @@ async def test_without_a_pool_a_job_boots_its_own_sandbox() -> None:
     pool = SandboxPool(backend, {SPEC: 0})
     await pool.start()
     result = await pool.run(job())
-    assert result.stdout == "sb0"
+    assert ran_in(result) == "sb0"
     assert backend.prepared == ["sb0"]
     await pool.close()
     assert backend.discarded == ["sb0"]
@@ -104,6 +107,6 @@ async def test_a_dead_idle_sandbox_is_replaced_not_blamed() -> None:
     backend.dead.add(backend.prepared[0])
     result = await pool.run(job())
     assert result.status == Status.OK
-    assert result.stdout != backend.prepared[0]
+    assert ran_in(result) != backend.prepared[0]
     await pool.close()
     assert backend.prepared[0] in backend.discarded

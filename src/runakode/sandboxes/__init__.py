@@ -1,3 +1,21 @@
-from runakode.sandboxes.base import Sandbox, SandboxFile, SandboxJob
+from runakode.sandboxes.base import (
+    CompileStep,
+    PhaseResult,
+    RunLimits,
+    Sandbox,
+    SandboxFile,
+    SandboxJob,
+    SandboxResult,
+    SandboxSpec,
+)
 
-__all__ = ["Sandbox", "SandboxFile", "SandboxJob"]
+__all__ = [
+    "CompileStep",
+    "PhaseResult",
+    "RunLimits",
+    "Sandbox",
+    "SandboxFile",
+    "SandboxJob",
+    "SandboxResult",
+    "SandboxSpec",
+]

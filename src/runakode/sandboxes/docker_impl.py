@@ -6,9 +6,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from runakode.errors import SandboxError, SandboxUnavailable
-from runakode.models import JobResult
 from runakode.sandboxes import hardening
-from runakode.sandboxes.base import MAX_VERSION_CHARS, VERSION_FILE, SandboxJob, SandboxSpec
+from runakode.sandboxes.base import (
+    MAX_VERSION_CHARS,
+    VERSION_FILE,
+    SandboxJob,
+    SandboxResult,
+    SandboxSpec,
+)
 from runakode.sandboxes.docker_api import STDOUT, DockerClient
 from runakode.sandboxes.launcher_protocol import LauncherOutput, encode_job, new_token
 from runakode.sandboxes.ownership import owner_id, owner_is_alive
@@ -122,7 +127,7 @@ class DockerSandbox:
             await self.discard(container_id)
         await self._docker.close()
 
-    async def run(self, job: SandboxJob) -> JobResult:
+    async def run(self, job: SandboxJob) -> SandboxResult:
         prepared = await self.prepare(job.spec)
         try:
             return await self.execute(prepared, job)
@@ -150,10 +155,10 @@ class DockerSandbox:
             return
         self._live.discard(container_id)
 
-    async def execute(self, container_id: str, job: SandboxJob) -> JobResult:
+    async def execute(self, container_id: str, job: SandboxJob) -> SandboxResult:
         """Hand the job to a prepared sandbox and collect the result; the sandbox is spent."""
         token = new_token()
-        output = LauncherOutput(job.output_max_bytes, token, job.compile_output_max_bytes)
+        output = LauncherOutput.for_job(job, token)
         # The sandbox's own stderr: counted, never logged, since the program can write to it.
         stray_stderr_bytes = 0
         stream = await self._docker.attach(container_id)
@@ -161,7 +166,7 @@ class DockerSandbox:
         host_timeout = False
         try:
             await stream.send(encode_job(job, token))
-            deadline_s = job.timeout_s + job.compile_timeout_s + hardening.BOOT_ALLOWANCE_S
+            deadline_s = job.deadline_s + hardening.BOOT_ALLOWANCE_S
             async with asyncio.timeout(deadline_s):
                 async for stream_id, payload in stream.frames():
                     if stream_id == STDOUT:

@@ -1,11 +1,13 @@
 import base64
 import json
+import math
 import secrets
 import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from runakode.sandboxes.base import SandboxJob
+from runakode.sandboxes import hardening
+from runakode.sandboxes.base import SandboxJob, TimeLimit
 
 HEADER = struct.Struct(">I")
 FRAME = struct.Struct(">cI")
@@ -27,6 +29,49 @@ def new_token() -> bytes:
     return secrets.token_bytes(TOKEN_BYTES)
 
 
+# RLIMIT_NPROC counts every task of the sandbox's user: the launcher (a single thread) and the
+# spawn helper that forks the program are two of them. Measured under runsc, a limit of N + 1
+# set on a program forked by the launcher itself left it exactly N processes and threads.
+LAUNCHER_TASKS = 2
+# The most max_tasks can give: the launcher caps the program's RLIMIT_NPROC at the sandbox's
+# own hard limit, which an unprivileged process cannot raise.
+MAX_TASKS = hardening.RLIMITS["nproc"] - LAUNCHER_TASKS
+# The kernel's own RLIMIT_CPU: a backstop, one second past the point the launcher kills at.
+CPU_RLIMIT_MARGIN_S = 1
+# Past this, a usage figure in a report is garbage (no counter here comes near 2**53).
+MAX_REPORTED = 1 << 53
+
+
+def _run_phase(job: SandboxJob) -> dict[str, Any]:
+    limits = job.limits
+    rlimits: dict[str, int] = {}
+    cpu_kill_s = None
+    if limits.cpu_time_s is not None:
+        cpu_kill_s = limits.cpu_time_s + limits.cpu_extra_s
+        rlimits["CPU"] = math.ceil(cpu_kill_s) + CPU_RLIMIT_MARGIN_S
+    memory_limit_kb = None
+    if limits.memory_bytes is not None:
+        if limits.per_process_memory:
+            rlimits["AS"] = limits.memory_bytes
+        else:
+            memory_limit_kb = -(-limits.memory_bytes // 1024)
+    if limits.stack_bytes is not None:
+        rlimits["STACK"] = limits.stack_bytes
+    if limits.max_tasks is not None:
+        rlimits["NPROC"] = limits.max_tasks + LAUNCHER_TASKS
+    if limits.file_size_bytes is not None:
+        rlimits["FSIZE"] = limits.file_size_bytes
+    return {
+        "argv": list(job.run_argv),
+        "timeout_s": limits.wall_time_s,
+        "merge_output": job.merge_output,
+        "cpu_time_limit_s": limits.cpu_time_s,
+        "cpu_kill_s": cpu_kill_s,
+        "memory_limit_kb": memory_limit_kb,
+        "rlimits": rlimits,
+    }
+
+
 def encode_job(job: SandboxJob, token: bytes) -> bytes:
     header: dict[str, Any] = {
         "token": token.hex(),
@@ -38,33 +83,54 @@ def encode_job(job: SandboxJob, token: bytes) -> bytes:
             }
             for file in job.files
         ],
-        "run": {
-            "argv": list(job.run_argv),
-            "timeout_s": job.timeout_s,
-            "merge_output": job.merge_output,
-        },
+        "run": _run_phase(job),
         "stdin": base64.b64encode(job.stdin).decode("ascii"),
-        "output_max_bytes": job.output_max_bytes,
+        "output_max_bytes": job.limits.output_max_bytes,
     }
-    if job.compile_argv:
+    if job.compile is not None:
         header["compile"] = {
-            "argv": list(job.compile_argv),
-            "timeout_s": job.compile_timeout_s,
-            "output_max_bytes": job.compile_output_max_bytes,
+            "argv": list(job.compile.argv),
+            "timeout_s": job.compile.timeout_s,
+            "output_max_bytes": job.compile.output_max_bytes,
             "kill_on_output_limit": False,
+            "merge_output": job.compile.merge_output,
         }
     body = json.dumps(header).encode("utf-8")
     return HEADER.pack(len(body)) + body
 
 
-@dataclass
+def _int(value: object) -> int:
+    # bool is an int to Python, never to the launcher; floats (NaN, 1e400) are not counts.
+    if type(value) is not int or abs(value) > MAX_REPORTED:
+        raise ValueError(f"not a bounded integer: {value!r}")
+    return value
+
+
+def _count(value: object) -> int | None:
+    return None if value is None else max(0, _int(value))
+
+
+def _bool(value: object) -> bool:
+    if type(value) is not bool:
+        raise ValueError(f"not a boolean: {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
 class PhaseReport:
     exit_code: int
     signal: int | None
     time_ms: int
-    timed_out: bool
     output_limit: bool
     truncated: bool
+    cpu_time_ms: int | None = None
+    memory_kb: int | None = None
+    time_limit: TimeLimit | None = None
+    memory_exceeded: bool = False
+
+    @property
+    def timed_out(self) -> bool:
+        return self.time_limit is not None
 
     @classmethod
     def parse(cls, payload: bytes) -> "PhaseReport | None":
@@ -73,15 +139,24 @@ class PhaseReport:
         try:
             data = json.loads(payload)
             signal = data.get("signal")
+            # A version 1 launcher only said whether the wall clock ran out.
+            if "time_limit" in data:
+                raw = data["time_limit"]
+                time_limit = None if raw is None else TimeLimit(raw)
+            else:
+                time_limit = TimeLimit.WALL if _bool(data["timed_out"]) else None
             return cls(
-                exit_code=int(data["exit_code"]),
-                signal=int(signal) if signal is not None else None,
-                time_ms=max(0, int(data["time_ms"])),
-                timed_out=bool(data["timed_out"]),
-                output_limit=bool(data["output_limit"]),
-                truncated=bool(data["truncated"]),
+                exit_code=_int(data["exit_code"]),
+                signal=None if signal is None else _int(signal),
+                time_ms=max(0, _int(data["time_ms"])),
+                output_limit=_bool(data["output_limit"]),
+                truncated=_bool(data["truncated"]),
+                cpu_time_ms=_count(data.get("cpu_time_ms")),
+                memory_kb=_count(data.get("memory_kb")),
+                time_limit=time_limit,
+                memory_exceeded=_bool(data.get("memory_exceeded", False)),
             )
-        except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
 
@@ -98,6 +173,9 @@ class CappedBuffer:
         if room > 0:
             self.data += chunk[:room]
 
+    def __bytes__(self) -> bytes:
+        return bytes(self.data)
+
     def text(self) -> str:
         return self.data.decode("utf-8", errors="replace")
 
@@ -105,9 +183,7 @@ class CappedBuffer:
 class LauncherOutput:
     """Reassembles the launcher's frames from the container's stdout, byte by byte as it arrives."""
 
-    def __init__(
-        self, output_max_bytes: int, token: bytes, compile_output_max_bytes: int = 64 << 10
-    ) -> None:
+    def __init__(self, token: bytes, output_max_bytes: int, compile_output_max_bytes: int) -> None:
         self._token = token
         self._frame_size = len(token) + FRAME.size
         self.stdout = CappedBuffer(output_max_bytes)
@@ -126,6 +202,11 @@ class LauncherOutput:
             COMPILE_STDOUT: self.compile_stdout,
             COMPILE_STDERR: self.compile_stderr,
         }
+
+    @classmethod
+    def for_job(cls, job: SandboxJob, token: bytes) -> "LauncherOutput":
+        compile_max_bytes = job.compile.output_max_bytes if job.compile else 0
+        return cls(token, job.limits.output_max_bytes, compile_max_bytes)
 
     @property
     def finished(self) -> bool:

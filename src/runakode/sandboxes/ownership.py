@@ -33,3 +33,12 @@ def owner_is_alive(owner: str) -> bool:
     if host != socket.gethostname():
         return True  # another host's sandboxes are not ours to judge
     return local_owner_is_alive(local.replace("/", "-"))
+
+
+def local_liveness(owner: str) -> bool | None:
+    """For an owner_id() of this host: whether its process still runs. None for another host's,
+    which only that host can judge."""
+    host, _, local = owner.partition("/")
+    if host != socket.gethostname() or not local:
+        return None
+    return local_owner_is_alive(local.replace("/", "-"))

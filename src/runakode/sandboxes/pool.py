@@ -6,8 +6,7 @@ from collections import deque
 from typing import Protocol
 
 from runakode.errors import SandboxError, SandboxUnavailable
-from runakode.models import JobResult
-from runakode.sandboxes.base import SandboxJob, SandboxSpec
+from runakode.sandboxes.base import SandboxJob, SandboxResult, SandboxSpec
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +20,7 @@ PARALLEL_BOOTS = max(1, min(4, os.cpu_count() or 1))
 class PreparingBackend(Protocol):
     async def start(self) -> None: ...
     async def prepare(self, spec: SandboxSpec) -> str: ...
-    async def execute(self, sandbox_id: str, job: SandboxJob) -> JobResult: ...
+    async def execute(self, sandbox_id: str, job: SandboxJob) -> SandboxResult: ...
     async def discard(self, sandbox_id: str) -> None: ...
     async def health(self) -> str | None: ...
     async def image_version(self, image: str) -> str | None: ...
@@ -81,7 +80,7 @@ class SandboxPool:
                 await self._backend.discard(idle.popleft())
         await self._backend.close()
 
-    async def run(self, job: SandboxJob) -> JobResult:
+    async def run(self, job: SandboxJob) -> SandboxResult:
         idle = self._idle.get(job.spec)
         if idle:
             sandbox_id = idle.popleft()
@@ -92,7 +91,7 @@ class SandboxPool:
                 log.warning("an idle sandbox had died; booting a fresh one for the job")
         return await self._execute(await self._backend.prepare(job.spec), job)
 
-    async def _execute(self, sandbox_id: str, job: SandboxJob) -> JobResult:
+    async def _execute(self, sandbox_id: str, job: SandboxJob) -> SandboxResult:
         try:
             return await self._backend.execute(sandbox_id, job)
         finally:

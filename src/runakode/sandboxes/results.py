@@ -1,65 +1,58 @@
-from runakode.models import CompileResult, JobResult, Status
-from runakode.sandboxes.launcher_protocol import LauncherOutput, PhaseReport
+from runakode.models import Status
+from runakode.sandboxes.base import PhaseResult, SandboxResult, TimeLimit
+from runakode.sandboxes.launcher_protocol import CappedBuffer, LauncherOutput, PhaseReport
 
 
-def _report_status(report: PhaseReport) -> Status:
-    if report.timed_out:
+def _phase(report: PhaseReport, stdout: CappedBuffer, stderr: CappedBuffer) -> PhaseResult:
+    return PhaseResult(
+        stdout=bytes(stdout.data),
+        stderr=bytes(stderr.data),
+        exit_code=report.exit_code,
+        signal=report.signal,
+        wall_time_ms=report.time_ms,
+        cpu_time_ms=report.cpu_time_ms,
+        memory_kb=report.memory_kb,
+        time_limit=report.time_limit,
+        memory_exceeded=report.memory_exceeded,
+        output_limit=report.output_limit,
+        truncated=report.truncated or stdout.truncated or stderr.truncated,
+    )
+
+
+def _run_status(run: PhaseResult) -> Status:
+    if run.time_limit is not None:
         return Status.TIMEOUT
-    if report.output_limit:
+    if run.memory_exceeded:
+        return Status.MEMORY_LIMIT
+    if run.output_limit:
         return Status.OUTPUT_LIMIT
-    return Status.OK if report.exit_code == 0 else Status.RUNTIME_ERROR
+    return Status.OK if run.exit_code == 0 else Status.RUNTIME_ERROR
 
 
-def compile_result(output: LauncherOutput) -> CompileResult | None:
+def _compiled(output: LauncherOutput) -> PhaseResult | None:
     report = output.compile_report
     if report is None:
         return None
-    return CompileResult(
-        stdout=output.compile_stdout.text(),
-        stderr=output.compile_stderr.text(),
-        exit_code=report.exit_code,
-        exec_time_ms=report.time_ms,
-        timeout=report.timed_out,
-    )
+    return _phase(report, output.compile_stdout, output.compile_stderr)
 
 
-def finished_result(output: LauncherOutput) -> JobResult:
+def finished_result(output: LauncherOutput) -> SandboxResult:
     """The result of a job whose launcher reported to the end."""
     if output.launcher_error is not None:
-        return JobResult.internal_error(f"sandbox launcher failed: {output.launcher_error}")
-    compiled = compile_result(output)
+        return SandboxResult.internal_error(f"sandbox launcher failed: {output.launcher_error}")
+    compiled = _compiled(output)
     report = output.run_report
     if report is None:
-        # Compiling failed, so the program never ran. Its diagnostics also stand where
-        # clients from before the `compile` field look for them.
+        # Compiling failed, so the program never ran.
         assert compiled is not None
-        return JobResult(
-            stdout=compiled.stdout,
-            stderr=compiled.stderr,
-            exit_code=compiled.exit_code,
-            timeout=False,
-            exec_time_ms=0,
-            status=Status.COMPILE_ERROR,
-            truncated=output.compile_stdout.truncated or output.compile_stderr.truncated,
-            compile=compiled,
-        )
-    stdout, stderr = output.stdout, output.stderr
-    status = _report_status(report)
-    return JobResult(
-        stdout=stdout.text(),
-        stderr=stderr.text(),
-        exit_code=report.exit_code,
-        timeout=status == Status.TIMEOUT,
-        exec_time_ms=report.time_ms,
-        status=status,
-        truncated=report.truncated or stdout.truncated or stderr.truncated,
-        compile=compiled,
-    )
+        return SandboxResult(Status.COMPILE_ERROR, compiled, None)
+    run = _phase(report, output.stdout, output.stderr)
+    return SandboxResult(_run_status(run), compiled, run)
 
 
 def abnormal_result(
     output: LauncherOutput, oom_killed: bool, exit_code: int, host_timeout: bool, elapsed_ms: int
-) -> JobResult:
+) -> SandboxResult:
     """The result of a job whose sandbox ended (or hung) before its launcher could report."""
     if oom_killed:
         status, note = Status.MEMORY_LIMIT, "the program exceeded its memory limit"
@@ -70,15 +63,15 @@ def abnormal_result(
     else:
         status = Status.RUNTIME_ERROR
         note = f"the program brought its sandbox down (exit status {exit_code})"
-    stderr = output.stderr.text()
-    separator = "" if not stderr or stderr.endswith("\n") else "\n"
-    return JobResult(
-        stdout=output.stdout.text(),
-        stderr=f"{stderr}{separator}runakode: {note}\n",
+    run = PhaseResult(
+        stdout=bytes(output.stdout.data),
+        stderr=bytes(output.stderr.data),
         exit_code=exit_code if exit_code else 137,
-        timeout=status == Status.TIMEOUT,
-        exec_time_ms=elapsed_ms,
-        status=status,
+        # What ended it is the sandbox's exit, not a signal the program received.
+        signal=None,
+        wall_time_ms=elapsed_ms,
+        time_limit=TimeLimit.WALL if host_timeout else None,
+        memory_exceeded=oom_killed,
         truncated=output.stdout.truncated or output.stderr.truncated,
-        compile=compile_result(output),
     )
+    return SandboxResult(status, _compiled(output), run, note)

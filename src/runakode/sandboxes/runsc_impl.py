@@ -12,9 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from runakode.errors import SandboxError, SandboxUnavailable
-from runakode.models import JobResult
 from runakode.sandboxes import cgroups, hardening
-from runakode.sandboxes.base import MAX_VERSION_CHARS, VERSION_FILE, SandboxJob, SandboxSpec
+from runakode.sandboxes.base import (
+    MAX_VERSION_CHARS,
+    VERSION_FILE,
+    SandboxJob,
+    SandboxResult,
+    SandboxSpec,
+)
 from runakode.sandboxes.docker_api import DockerClient
 from runakode.sandboxes.launcher_protocol import LauncherOutput, encode_job, new_token
 from runakode.sandboxes.ownership import local_owner, local_owner_is_alive
@@ -197,7 +202,7 @@ class RunscSandbox:
         for sandbox_id in list(self._live):
             await self.discard(sandbox_id)
 
-    async def run(self, job: SandboxJob) -> JobResult:
+    async def run(self, job: SandboxJob) -> SandboxResult:
         sandbox_id = await self.prepare(job.spec)
         try:
             return await self.execute(sandbox_id, job)
@@ -264,20 +269,20 @@ class RunscSandbox:
         await cgroups.remove(sandbox_id)
         shutil.rmtree(BUNDLE_DIR / sandbox_id, ignore_errors=True)
 
-    async def execute(self, sandbox_id: str, job: SandboxJob) -> JobResult:
+    async def execute(self, sandbox_id: str, job: SandboxJob) -> SandboxResult:
         sandbox = self._live[sandbox_id]
         process = sandbox.process
         assert process.stdin is not None and process.stdout is not None
         cgroups.give_job_priority(sandbox_id)
         token = new_token()
-        output = LauncherOutput(job.output_max_bytes, token, job.compile_output_max_bytes)
+        output = LauncherOutput.for_job(job, token)
         started = time.monotonic()
         host_timeout = False
         try:
             process.stdin.write(encode_job(job, token))
             await process.stdin.drain()
             process.stdin.close()
-            deadline_s = job.timeout_s + job.compile_timeout_s + hardening.BOOT_ALLOWANCE_S
+            deadline_s = job.deadline_s + hardening.BOOT_ALLOWANCE_S
             async with asyncio.timeout(deadline_s):
                 while not output.finished and (chunk := await process.stdout.read(READ_BYTES)):
                     output.feed(chunk)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepares this host for runakode: packages, Docker with gVisor, RabbitMQ, sandbox images, .venv.
+# Prepares this host for runakode: packages, Docker with gVisor, RabbitMQ, PostgreSQL, sandbox
+# images, .venv.
 # Idempotent: every step is skipped quickly when already done. Run as root (make setup).
 set -euo pipefail
 
@@ -41,6 +42,10 @@ install_packages() {
     command -v runsc >/dev/null || missing+=(runsc)
     command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
+    # Builds the sandboxes' static spawn helper (sandbox/images/base/spawn.c).
+    command -v gcc >/dev/null || missing+=(gcc)
+    [[ -f /usr/include/stdio.h ]] || missing+=(libc6-dev)
+    postgres_installed || missing+=(postgresql)
     command -v python3 >/dev/null || missing+=(python3)
     venv_usable || missing+=(python3-venv)
     if ((${#missing[@]} == 0)); then
@@ -134,6 +139,50 @@ ensure_docker() {
     fi
 }
 
+# PostgreSQL, for API and workers on several hosts (store.url: postgresql://...); the tests use
+# it for real. Debian's cluster listens on 127.0.0.1 only (listen_addresses = 'localhost').
+readonly PG_ROLE=runakode
+readonly PG_DATABASE=runakode
+
+postgres_installed() {
+    command -v pg_ctlcluster >/dev/null && [[ -n $(postgres_cluster) ]]
+}
+
+# "VERSION NAME" of the first cluster Debian's tools know of.
+postgres_cluster() {
+    pg_lsclusters --no-header 2>/dev/null | awk 'NR == 1 { print $1, $2 }'
+}
+
+postgres_ready() {
+    su postgres -c "psql -qtAc 'SELECT 1'" >/dev/null 2>&1
+}
+
+psql_admin() {
+    su postgres -c "psql -v ON_ERROR_STOP=1 -qtA $(printf '%q ' "$@")"
+}
+
+ensure_postgres() {
+    local cluster
+    cluster=$(postgres_cluster)
+    [[ -n $cluster ]] || die "postgresql is installed but has no cluster (pg_createcluster)"
+    if postgres_ready; then
+        log "postgres: running"
+    else
+        log "postgres: starting cluster $cluster"
+        # shellcheck disable=SC2086 # two words on purpose: version and name
+        pg_ctlcluster $cluster start || die "postgres did not start (see /var/log/postgresql/)"
+        wait_for 30 postgres_ready || die "postgres did not answer within 30 s"
+    fi
+    if [[ $(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE'") != 1 ]]; then
+        log "postgres: creating role $PG_ROLE"
+        psql_admin -c "CREATE ROLE $PG_ROLE LOGIN PASSWORD '$PG_ROLE'"
+    fi
+    if [[ $(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'") != 1 ]]; then
+        log "postgres: creating database $PG_DATABASE"
+        psql_admin -c "CREATE DATABASE $PG_DATABASE OWNER $PG_ROLE"
+    fi
+}
+
 rabbitmq_port_open() {
     (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null
 }
@@ -185,6 +234,7 @@ main() {
     install_packages
     ensure_docker
     ensure_rabbitmq
+    ensure_postgres
     bash scripts/build-images.sh
     setup_venv
 }

@@ -41,6 +41,13 @@ class QueueFull(BrokerUnavailable):
     code = "queue_full"
 
 
+class StoreUnavailable(RunakodeError):
+    """The submission database did not answer: nothing was stored or changed."""
+
+    status_code = 503
+    code = "store_unavailable"
+
+
 class ResultTimeout(RunakodeError):
     status_code = 504
     code = "result_timeout"
@@ -62,3 +69,19 @@ class SandboxUnavailable(SandboxError):
     """A sandbox died before it took its job: the job can safely go to another sandbox."""
 
     code = "sandbox_unavailable"
+
+
+def describe_validation_error(
+    problems: list[dict[str, object]], *, unknown: str, default_where: str = ""
+) -> str:
+    """pydantic's problems as one line in our words: "where: what; where: what"."""
+    lines = []
+    for problem in problems:
+        location = problem.get("loc") or ()
+        assert isinstance(location, tuple | list)
+        where = ".".join(str(part) for part in location if part != "body") or default_where
+        message = str(problem.get("msg", "")).removeprefix("Value error, ")
+        if problem.get("type") == "extra_forbidden":
+            message = unknown
+        lines.append(f"{where}: {message}" if where else message)
+    return "; ".join(lines)

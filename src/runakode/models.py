@@ -93,6 +93,9 @@ class ExecuteRequest(BaseModel):
     args: list[str] = Field(default_factory=list, max_length=MAX_ARGS, examples=[["--verbose"]])
     files: list[SourceFile] = Field(default_factory=list, max_length=MAX_FILES)
     limits: Limits | None = None
+    # When given, the result's verdict says whether stdout matched it (Judge0's rule: trailing
+    # whitespace of each line and of the whole is ignored).
+    expected_output: str | None = Field(default=None, examples=["hello world ['--loud'] 42\n"])
 
     @field_validator("language", "source_code")
     @classmethod
@@ -103,6 +106,11 @@ class ExecuteRequest(BaseModel):
     @classmethod
     def _stdin_text(cls, value: str) -> str:
         return _unicode_text(value)
+
+    @field_validator("expected_output")
+    @classmethod
+    def _expected_text(cls, value: str | None) -> str | None:
+        return _unicode_text(value) if value is not None else None
 
     @field_validator("args")
     @classmethod
@@ -158,8 +166,19 @@ class Job(BaseModel):
     output_max_bytes: int | None = Field(default=None, gt=0)
     # stdout and stderr in one stream, in the order written, as a terminal shows them.
     merge_output: bool = False
+    expected_output: str | None = None
     submitted_at: float = Field(default_factory=time.time)
     request_id: str | None = Field(default=None, max_length=128)
+
+
+class SubmissionTicket(BaseModel):
+    """What travels through the broker for a stored submission: the row is the job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=64)
+    request_id: str | None = Field(default=None, max_length=128)
+    submitted_at: float = Field(default_factory=time.time)
 
 
 class CompileResult(BaseModel):
@@ -168,6 +187,11 @@ class CompileResult(BaseModel):
     exit_code: int
     exec_time_ms: int
     timeout: bool = False
+
+
+class Verdict(StrEnum):
+    ACCEPTED = "accepted"
+    WRONG_ANSWER = "wrong_answer"
 
 
 class JobResult(BaseModel):
@@ -179,6 +203,11 @@ class JobResult(BaseModel):
     timeout: bool
     exec_time_ms: int
     status: Status
+    # The program's own CPU time and peak memory (compile excluded), when it ran.
+    cpu_time_ms: int | None = None
+    memory_kb: int | None = None
+    # Only with expected_output, and only for a program that ran to a normal end.
+    verdict: Verdict | None = None
     truncated: bool = False
     language: str | None = None
     version: str | None = None

@@ -1,13 +1,13 @@
 """brokers.memory.MemoryBroker: the in-process queue of the single-process mode."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from runakode.brokers.memory import MemoryBroker
 from runakode.errors import PoisonJob, QueueFull, ResultTimeout
-from runakode.models import Job, JobResult, Status
+from runakode.models import Job, JobResult, Status, SubmissionTicket
 
 MakeJob = Callable[..., Job]
 
@@ -16,7 +16,7 @@ MakeJob = Callable[..., Job]
 async def broker() -> AsyncIterator[MemoryBroker]:
     broker = MemoryBroker(max_length=100)
     await broker.connect()
-    await broker.serve_replies()
+    await broker.serve_replies(lambda token: None)
     yield broker
     await broker.close()
 
@@ -56,6 +56,36 @@ class BlockingHandler:
                 await self._progress.wait()
 
 
+class JobsOnly:
+    """JobHandlers that run synchronous jobs with `run` and take no submissions."""
+
+    def __init__(self, run: Callable[[Job], Awaitable[JobResult]]) -> None:
+        self.run_job = run
+
+    async def run_submission(self, ticket: SubmissionTicket, *, redelivered: bool) -> None:
+        raise AssertionError("no submission was dispatched")
+
+
+def jobs_only(run: Callable[[Job], Awaitable[JobResult]]) -> JobsOnly:
+    return JobsOnly(run)
+
+
+class Submissions:
+    """JobHandlers that record the submissions they are handed."""
+
+    def __init__(self) -> None:
+        self.tickets: list[tuple[str, bool]] = []
+        self.error: Exception | None = None
+
+    async def run_job(self, job: Job) -> JobResult:
+        raise AssertionError("no job was submitted")
+
+    async def run_submission(self, ticket: SubmissionTicket, *, redelivered: bool) -> None:
+        self.tickets.append((ticket.token, redelivered))
+        if self.error is not None:
+            raise self.error
+
+
 async def settle() -> None:
     """Give every ready task a few turns of the event loop."""
     for _ in range(20):
@@ -76,7 +106,7 @@ async def test_round_trip(broker: MemoryBroker, make_job: MakeJob) -> None:
             status=Status.OK,
         )
 
-    await broker.consume(handler, concurrency=2)
+    await broker.consume(jobs_only(handler), concurrency=2)
     job = make_job("print(42)")
     result = await broker.submit(job, timeout_s=2)
 
@@ -87,7 +117,7 @@ async def test_round_trip(broker: MemoryBroker, make_job: MakeJob) -> None:
 
 async def test_concurrency_is_bounded(broker: MemoryBroker, make_job: MakeJob) -> None:
     handler = BlockingHandler()
-    await broker.consume(handler, concurrency=2)
+    await broker.consume(jobs_only(handler), concurrency=2)
     jobs = [make_job(f"job {index}") for index in range(5)]
     submits = [asyncio.create_task(broker.submit(job, timeout_s=5)) for job in jobs]
 
@@ -130,7 +160,7 @@ async def test_abandoned_job_is_skipped(broker: MemoryBroker, make_job: MakeJob)
         handled.append(job)
         return JobResult.internal_error("unused")
 
-    await broker.consume(handler, concurrency=1)
+    await broker.consume(jobs_only(handler), concurrency=1)
     await broker.submit(fresh, timeout_s=2)
     assert handled == [fresh]
 
@@ -147,7 +177,7 @@ async def test_cancelled_submitter_job_is_skipped(broker: MemoryBroker, make_job
         handled.append(job.source_code)
         return JobResult.internal_error("unused")
 
-    await broker.consume(handler, concurrency=1)
+    await broker.consume(jobs_only(handler), concurrency=1)
     await broker.submit(make_job("kept"), timeout_s=2)
     assert handled == ["kept"]
 
@@ -156,7 +186,7 @@ async def test_stop_consuming_lets_the_running_job_finish(
     broker: MemoryBroker, make_job: MakeJob
 ) -> None:
     handler = BlockingHandler()
-    await broker.consume(handler, concurrency=2)
+    await broker.consume(jobs_only(handler), concurrency=2)
     running = asyncio.create_task(broker.submit(make_job("running"), timeout_s=5))
     await handler.wait_started(1)
 
@@ -179,7 +209,7 @@ async def test_poison_job_gives_an_internal_error(broker: MemoryBroker, make_job
     async def handler(job: Job) -> JobResult:
         raise PoisonJob("language 'cobol' is not served by this worker")
 
-    await broker.consume(handler, concurrency=1)
+    await broker.consume(jobs_only(handler), concurrency=1)
     result = await broker.submit(make_job(), timeout_s=2)
 
     assert result.status == Status.INTERNAL_ERROR
@@ -196,8 +226,45 @@ async def test_poison_job_frees_its_slot(broker: MemoryBroker, make_job: MakeJob
             raise PoisonJob("poison")
         return JobResult.internal_error("fine")
 
-    await broker.consume(handler, concurrency=1)
+    await broker.consume(jobs_only(handler), concurrency=1)
     await broker.submit(make_job("poison"), timeout_s=2)
     result = await broker.submit(make_job("next"), timeout_s=2)
     assert result.stderr == "fine"
     assert calls == 2
+
+
+async def test_dispatched_submissions_reach_the_worker_in_order() -> None:
+    broker = MemoryBroker(max_length=10)
+    finished: list[str] = []
+    await broker.serve_replies(finished.append)
+    handlers = Submissions()
+    await broker.consume(handlers, concurrency=1)
+    await broker.dispatch([SubmissionTicket(token="a"), SubmissionTicket(token="b")], notify=False)
+    await broker.dispatch([SubmissionTicket(token="c")], notify=True)
+    await settle()
+    # Never delivered twice in one process; only the one asked for is announced when done.
+    assert handlers.tickets == [("a", False), ("b", False), ("c", False)]
+    assert finished == ["c"]
+    await broker.close()
+
+
+async def test_a_failing_submission_is_announced_and_frees_its_slot() -> None:
+    broker = MemoryBroker(max_length=10)
+    finished: list[str] = []
+    await broker.serve_replies(finished.append)
+    handlers = Submissions()
+    handlers.error = RuntimeError("store down")
+    await broker.consume(handlers, concurrency=1)
+    await broker.dispatch([SubmissionTicket(token="a"), SubmissionTicket(token="b")], notify=True)
+    await settle()
+    assert [token for token, _ in handlers.tickets] == ["a", "b"]
+    assert finished == ["a", "b"]
+    await broker.close()
+
+
+async def test_dispatch_to_a_full_queue_fails_at_once() -> None:
+    broker = MemoryBroker(max_length=1)
+    await broker.dispatch([SubmissionTicket(token="a")], notify=False)
+    with pytest.raises(QueueFull):
+        await broker.dispatch([SubmissionTicket(token="b")], notify=False)
+    assert broker.durable is False

@@ -1,4 +1,4 @@
-from runakode.brokers.base import Broker, JobHandler
+from runakode.brokers.base import Broker, JobHandlers, SubmissionFinished
 from runakode.config import Settings
 
 
@@ -19,4 +19,4 @@ def create_broker(settings: Settings, kind: str) -> Broker:
     raise ValueError(f"unknown broker {kind!r}")
 
 
-__all__ = ["Broker", "JobHandler", "create_broker"]
+__all__ = ["Broker", "JobHandlers", "SubmissionFinished", "create_broker"]

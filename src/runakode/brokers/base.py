@@ -1,19 +1,33 @@
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from runakode.models import Job, JobResult
+from runakode.models import Job, JobResult, SubmissionTicket
 
-JobHandler = Callable[[Job], Awaitable[JobResult]]
+SubmissionFinished = Callable[[str], None]
+
+
+class JobHandlers(Protocol):
+    """What a broker hands work to: the worker. The broker acknowledges a job once its handler
+    returns, and for a synchronous job publishes the result to whoever waits for it."""
+
+    async def run_job(self, job: Job) -> JobResult: ...
+
+    async def run_submission(self, ticket: SubmissionTicket, *, redelivered: bool) -> None:
+        """Run a stored submission; `redelivered`: a holder before us lost its connection."""
+        ...
 
 
 class Broker(Protocol):
     """Carries jobs from the API to workers and results back; one interface, two transports."""
 
+    # True when queued jobs outlive this process (RabbitMQ), False when they live in its memory.
+    durable: bool
+
     async def connect(self) -> None: ...
 
     async def close(self) -> None: ...
 
-    async def serve_replies(self) -> None:
+    async def serve_replies(self, on_submission_finished: SubmissionFinished) -> None:
         """Called by a process that submits jobs, before its first submit."""
         ...
 
@@ -21,8 +35,13 @@ class Broker(Protocol):
         """Queue the job and wait for its result: BrokerUnavailable at once, ResultTimeout late."""
         ...
 
-    async def consume(self, handler: JobHandler, concurrency: int) -> None:
-        """Start handing jobs to handler, at most `concurrency` at once; returns immediately."""
+    async def dispatch(self, tickets: Sequence[SubmissionTicket], *, notify: bool) -> None:
+        """Queue stored submissions (BrokerUnavailable or QueueFull if not all were taken).
+        With notify, on_submission_finished of this process is called when each has ended."""
+        ...
+
+    async def consume(self, handlers: JobHandlers, concurrency: int) -> None:
+        """Start handing jobs to handlers, at most `concurrency` at once; returns immediately."""
         ...
 
     async def stop_consuming(self) -> None:

@@ -4,6 +4,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import aio_pika
@@ -17,9 +18,15 @@ from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, PublishErr
 from pydantic import ValidationError
 
 from runakode import metrics
-from runakode.brokers.base import JobHandler
-from runakode.errors import BrokerUnavailable, PoisonJob, QueueFull, ResultTimeout
-from runakode.models import Job, JobResult
+from runakode.brokers.base import JobHandlers, SubmissionFinished
+from runakode.errors import (
+    BrokerUnavailable,
+    PoisonJob,
+    QueueFull,
+    ResultTimeout,
+    StoreUnavailable,
+)
+from runakode.models import Job, JobResult, SubmissionTicket
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +36,19 @@ RECONNECT_INTERVAL_S = 1.0
 PUBLISH_TIMEOUT_S = 2.0
 VERSIONS_CACHE_S = 10.0
 DEAD_LETTER_MAX_LENGTH = 10_000
+# Message types on the job queue; a message without one is a synchronous job.
+JOB_TYPE = "job"
+SUBMISSION_TYPE = "submission"
+# On the reply queue: a submission an API process waits for has ended.
+SUBMISSION_FINISHED_TYPE = "submission-finished"
+# How long a worker waits before handing back a submission it could not claim (store down).
+STORE_RETRY_S = 2.0
 
 
 class RabbitMQBroker:
     """Jobs on one durable queue; results back on one reply queue per API process."""
+
+    durable = True
 
     def __init__(self, url: str, queue: str, max_length: int) -> None:
         self._url = url
@@ -52,8 +68,9 @@ class RabbitMQBroker:
         self._reply_queue: AbstractQueue | None = None
         self._job_queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
-        self._consume_request: tuple[JobHandler, int] | None = None
+        self._consume_request: tuple[JobHandlers, int] | None = None
         self._serving_api = False
+        self._on_finished: SubmissionFinished | None = None
 
     async def connect(self) -> None:
         """Connect now if the broker answers; otherwise keep trying in the background."""
@@ -61,9 +78,10 @@ class RabbitMQBroker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._connector), CONNECT_TIMEOUT_S)
 
-    async def serve_replies(self) -> None:
+    async def serve_replies(self, on_submission_finished: SubmissionFinished) -> None:
         """Called by a process that submits jobs: it needs a reply queue."""
         self._serving_api = True
+        self._on_finished = on_submission_finished
         if self._channel is not None:
             await self._declare_reply_queue(self._channel)
 
@@ -142,6 +160,10 @@ class RabbitMQBroker:
         await self._reply_queue.consume(self._on_reply, no_ack=True)
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        if message.type == SUBMISSION_FINISHED_TYPE:
+            if self._on_finished is not None and message.correlation_id:
+                self._on_finished(message.correlation_id)
+            return
         future = self._pending.get(message.correlation_id or "")
         if future is None or future.done():
             # A late or duplicate result: its request has ended, nobody may receive it.
@@ -176,9 +198,31 @@ class RabbitMQBroker:
             # Once the API has given up, nobody waits for the result: the job must not run.
             expiration=timeout_s,
         )
+        await self._publish(self._channel, message)
+
+    async def dispatch(self, tickets: Sequence[SubmissionTicket], *, notify: bool) -> None:
+        if self._channel is None or self.health() is not None:
+            raise BrokerUnavailable(self.health() or "broker not ready")
+        reply_to = self._reply_queue_name if notify and self._reply_queue is not None else None
+        channel = self._channel
+        messages = [
+            aio_pika.Message(
+                body=ticket.model_dump_json().encode(),
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                type=SUBMISSION_TYPE,
+                message_id=ticket.token,
+                correlation_id=ticket.token,
+                reply_to=reply_to,
+            )
+            for ticket in tickets
+        ]
+        await asyncio.gather(*(self._publish(channel, message) for message in messages))
+
+    async def _publish(self, channel: AbstractRobustChannel, message: aio_pika.Message) -> None:
         try:
             await asyncio.wait_for(
-                self._channel.default_exchange.publish(message, routing_key=self._queue_name),
+                channel.default_exchange.publish(message, routing_key=self._queue_name),
                 PUBLISH_TIMEOUT_S,
             )
         except PublishError as exc:
@@ -218,17 +262,23 @@ class RabbitMQBroker:
                     self._versions = {str(k): str(v) if v else None for k, v in data.items()}
         return dict(self._versions)
 
-    async def consume(self, handler: JobHandler, concurrency: int) -> None:
-        self._consume_request = (handler, concurrency)
+    async def consume(self, handlers: JobHandlers, concurrency: int) -> None:
+        self._consume_request = (handlers, concurrency)
         if self._channel is not None:
-            await self._start_consumer(handler, concurrency)
+            await self._start_consumer(handlers, concurrency)
 
-    async def _start_consumer(self, handler: JobHandler, concurrency: int) -> None:
+    async def _start_consumer(self, handlers: JobHandlers, concurrency: int) -> None:
         assert self._channel is not None and self._job_queue is not None
         await self._channel.set_qos(prefetch_count=concurrency)
 
         async def on_job(message: AbstractIncomingMessage) -> None:
-            await self._handle_job(message, handler)
+            if message.type == SUBMISSION_TYPE:
+                await self._handle_submission(message, handlers)
+            elif message.type in (None, "", JOB_TYPE):
+                await self._handle_job(message, handlers)
+            else:
+                log.warning("set aside a message of unknown type %r", message.type)
+                await _settle(message.reject(requeue=False))
 
         self._consumer_tag = await self._job_queue.consume(on_job)
 
@@ -240,12 +290,12 @@ class RabbitMQBroker:
             with contextlib.suppress(*CONNECTION_EXCEPTIONS):
                 await self._job_queue.cancel(consumer_tag)
 
-    async def _handle_job(self, message: AbstractIncomingMessage, handler: JobHandler) -> None:
+    async def _handle_job(self, message: AbstractIncomingMessage, handlers: JobHandlers) -> None:
         try:
             if not message.reply_to or not message.correlation_id:
                 raise PoisonJob("job without a reply address")
             job = _parse_job(message.body)
-            result = await handler(job)
+            result = await handlers.run_job(job)
             await self._reply(message, result)
         except PoisonJob as exc:
             log.warning("set aside a poison job: %s", exc.message)
@@ -255,6 +305,41 @@ class RabbitMQBroker:
             log.warning("lost the broker mid-job, it will be delivered again: %r", exc)
             return
         await _settle(message.ack())
+
+    async def _handle_submission(
+        self, message: AbstractIncomingMessage, handlers: JobHandlers
+    ) -> None:
+        try:
+            ticket = SubmissionTicket.model_validate_json(message.body)
+        except ValidationError as exc:
+            log.warning("set aside a malformed submission job: %d problem(s)", exc.error_count())
+            await _settle(message.reject(requeue=False))
+            return
+        try:
+            await handlers.run_submission(ticket, redelivered=bool(message.redelivered))
+        except StoreUnavailable as exc:
+            log.warning("store unavailable, handing the job back: %s", exc.message)
+            await asyncio.sleep(STORE_RETRY_S)
+            await _settle(message.nack(requeue=True))
+            return
+        except Exception:
+            # The submission stays held under a lease that will run out: the sweeper of some
+            # process queues it again, and a submission that keeps failing ends as status 13.
+            log.exception("a submission's job failed", extra={"token": ticket.token})
+        if message.reply_to:
+            await self._notify_finished(message.reply_to, ticket.token)
+        await _settle(message.ack())
+
+    async def _notify_finished(self, reply_to: str, token: str) -> None:
+        if self._channel is None:
+            return
+        note = aio_pika.Message(body=b"", type=SUBMISSION_FINISHED_TYPE, correlation_id=token)
+        # Best effort: the API process that waited may be gone, and it also polls the store.
+        with contextlib.suppress(TimeoutError, PublishError, DeliveryError, *CONNECTION_EXCEPTIONS):
+            await asyncio.wait_for(
+                self._channel.default_exchange.publish(note, routing_key=reply_to, mandatory=False),
+                PUBLISH_TIMEOUT_S,
+            )
 
     async def _reply(self, message: AbstractIncomingMessage, result: JobResult) -> None:
         assert self._channel is not None and message.reply_to

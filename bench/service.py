@@ -33,6 +33,8 @@ class Service:
     """`runakode --config FILE` as a child process; stop() is safe to call at any point."""
 
     def __init__(self, config: dict[str, Any], workdir: Path, log_path: Path) -> None:
+        # A store of its own, so that a run starts empty and never touches the user's data/.
+        config = {"store": {"url": f"sqlite:///{workdir}/bench.db"}, **config}
         self.config = config
         self.backend = str(config.get("sandboxBackend", "docker"))
         self.port = int(config["port"])

@@ -80,9 +80,10 @@ async def _serve_http(service: Service, port: int) -> None:
         # A worker-only process stops taking jobs at once, not after its HTTP server has wound
         # down: a job it took meanwhile would only delay its exit. (With the API in the same
         # process, queued jobs belong to requests still in flight: those are finished first.)
-        if service.worker is not None and not service.api and not draining:
+        if service.runs_workers and not service.api and not draining:
             loop.call_soon_threadsafe(lambda: draining.add(loop.create_task(stop_taking_jobs())))
 
+    await service.start()
     server = _Server(
         uvicorn.Config(
             service.create_app(),
@@ -94,7 +95,6 @@ async def _serve_http(service: Service, port: int) -> None:
         ),
         on_exit,
     )
-    await service.start()
     await server.serve()
     if not server.started:
         await service.stop()

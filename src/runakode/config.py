@@ -1,3 +1,4 @@
+import ipaddress
 import math
 import os
 import re
@@ -6,9 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from runakode.errors import ConfigError
+from runakode.errors import ConfigError, describe_validation_error
 from runakode.languages import LANGUAGES
 
 ALL_LANGUAGES = tuple(LANGUAGES)
@@ -16,8 +25,8 @@ ALL_LANGUAGES = tuple(LANGUAGES)
 ENV_PREFIX = "RUNAKODE_"
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_DURATION_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _MEMORY = re.compile(r"^\s*(\d+)\s*([bkmg]?)\s*$", re.IGNORECASE)
 _MEMORY_UNIT = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -76,6 +85,92 @@ class RabbitMQSettings(_Settings):
     queue: str = Field("runner_jobs", min_length=1, max_length=200)
 
 
+class StoreSettings(_Settings):
+    # SQLite serves the processes of one host; PostgreSQL (postgresql://...) serves many hosts.
+    url: str = Field("sqlite:///data/runakode.db", min_length=1)
+    retention_s: DurationS = Field(7 * 86400.0, alias="retention")
+
+
+class AuthSettings(_Settings):
+    tokens: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    admin_tokens: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, alias="adminTokens"
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.tokens)
+
+
+class CorsSettings(_Settings):
+    allow_origins: list[str] = Field(default_factory=lambda: ["*"], alias="allowOrigins")
+
+
+class CallbackSettings(_Settings):
+    enabled: bool = True
+    timeout_s: DurationS = Field(5.0, alias="timeout")
+    max_tries: int = Field(3, alias="maxTries", ge=1, le=10)
+    # Loopback, private, link-local and metadata addresses are refused unless listed here.
+    allowed_networks: list[str] = Field(default_factory=list, alias="allowedNetworks")
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"not a network address: {network!r}") from None
+        return value
+
+
+class Judge0Settings(_Settings):
+    """Judge0 CE's own settings (judge0.conf), with its defaults; each maximum is further capped
+    by the sandbox limits above (jobTimeout, jobMemory, outputMaxBytes)."""
+
+    maintenance_mode: bool = Field(False, alias="maintenanceMode")
+    maintenance_message: str = Field(
+        "Judge0 is currently in maintenance.", alias="maintenanceMessage"
+    )
+    enable_wait_result: bool = Field(True, alias="enableWaitResult")
+    enable_compiler_options: bool = Field(True, alias="enableCompilerOptions")
+    allowed_languages_for_compile_options: list[str] = Field(
+        default_factory=list, alias="allowedLanguagesForCompileOptions"
+    )
+    enable_command_line_arguments: bool = Field(True, alias="enableCommandLineArguments")
+    enable_submission_delete: bool = Field(False, alias="enableSubmissionDelete")
+    enable_additional_files: bool = Field(True, alias="enableAdditionalFiles")
+    enable_batched_submissions: bool = Field(True, alias="enableBatchedSubmissions")
+    max_submission_batch_size: int = Field(20, alias="maxSubmissionBatchSize", ge=1, le=1000)
+    max_queue_size: int = Field(100, alias="maxQueueSize", ge=1)
+    cpu_time_limit: float = Field(5.0, alias="cpuTimeLimit", ge=0)
+    max_cpu_time_limit: float = Field(15.0, alias="maxCpuTimeLimit", ge=0)
+    cpu_extra_time: float = Field(1.0, alias="cpuExtraTime", ge=0)
+    max_cpu_extra_time: float = Field(5.0, alias="maxCpuExtraTime", ge=0)
+    wall_time_limit: float = Field(10.0, alias="wallTimeLimit", ge=1)
+    max_wall_time_limit: float = Field(20.0, alias="maxWallTimeLimit", ge=1)
+    memory_limit: int = Field(128000, alias="memoryLimit", ge=2048)
+    max_memory_limit: int = Field(512000, alias="maxMemoryLimit", ge=2048)
+    stack_limit: int = Field(64000, alias="stackLimit", ge=0)
+    max_stack_limit: int = Field(128000, alias="maxStackLimit", ge=0)
+    max_processes_and_or_threads: int = Field(60, alias="maxProcessesAndOrThreads", ge=1)
+    max_max_processes_and_or_threads: int = Field(120, alias="maxMaxProcessesAndOrThreads", ge=1)
+    allow_enable_per_process_and_thread_time_limit: bool = Field(
+        True, alias="allowEnablePerProcessAndThreadTimeLimit"
+    )
+    allow_enable_per_process_and_thread_memory_limit: bool = Field(
+        True, alias="allowEnablePerProcessAndThreadMemoryLimit"
+    )
+    max_file_size: int = Field(1024, alias="maxFileSize", ge=0)
+    max_max_file_size: int = Field(4096, alias="maxMaxFileSize", ge=0)
+    number_of_runs: int = Field(1, alias="numberOfRuns", ge=1)
+    max_number_of_runs: int = Field(20, alias="maxNumberOfRuns", ge=1, le=100)
+    redirect_stderr_to_stdout: bool = Field(False, alias="redirectStderrToStdout")
+    max_extract_size: int = Field(10240, alias="maxExtractSize", ge=0)
+    # Judge0 master's rule: responses are base64 unless ?base64_encoded=false. Off: v1.13.1's.
+    implicit_base64: bool = Field(False, alias="implicitBase64")
+
+
 class RateLimitSettings(_Settings):
     requests_per_second: float = Field(10.0, alias="requestsPerSecond", ge=0)
     burst: int = Field(20, ge=0)
@@ -117,6 +212,11 @@ class Settings(_Settings):
         alias="sandboxImages",
     )
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings, alias="rateLimit")
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
+    callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
+    judge0: Judge0Settings = Field(default_factory=Judge0Settings)
 
     @model_validator(mode="after")
     def _languages_have_images(self) -> "Settings":
@@ -191,17 +291,6 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for problem in error.errors():
-        where = ".".join(str(part) for part in problem["loc"]) or "config"
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = "unknown key"
-        lines.append(f"{where}: {message}")
-    return "; ".join(lines)
-
-
 def load_settings(
     path: Path | None = None,
     *,
@@ -222,4 +311,9 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"invalid configuration ({source}): {_describe(exc)}") from None
+        problems = describe_validation_error(
+            [dict(problem) for problem in exc.errors()],
+            unknown="unknown key",
+            default_where="config",
+        )
+        raise ConfigError(f"invalid configuration ({source}): {problems}") from None

@@ -38,7 +38,8 @@ class Language:
     sandbox/images/<name>/Dockerfile, which also records the version in /opt/runakode/version.
 
     In `compile` and `run`, "{file}" stands for the main source file and "{stem}" for its name
-    without the extension.
+    without the extension; in `compile`, "{options}" for the client's compiler options (Judge0's
+    compiler_options), zero or more words placed after ours so that they win.
     """
 
     name: str
@@ -53,16 +54,24 @@ class Language:
             return self.main_file_from_source(source)
         return self.source_file
 
-    def compile_argv(self, main_file: str) -> tuple[str, ...] | None:
-        return _expand(self.compile, main_file) if self.compile else None
+    def compile_argv(self, main_file: str, options: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+        return _expand(self.compile, main_file, options) if self.compile else None
 
     def run_argv(self, main_file: str, args: tuple[str, ...] = ()) -> tuple[str, ...]:
         return (*_expand(self.run, main_file), *args)
 
 
-def _expand(template: tuple[str, ...], main_file: str) -> tuple[str, ...]:
+def _expand(
+    template: tuple[str, ...], main_file: str, options: tuple[str, ...] = ()
+) -> tuple[str, ...]:
     stem = main_file.rsplit(".", 1)[0]
-    return tuple(part.replace("{file}", main_file).replace("{stem}", stem) for part in template)
+    expanded: list[str] = []
+    for part in template:
+        if part == "{options}":
+            expanded.extend(options)
+        else:
+            expanded.append(part.replace("{file}", main_file).replace("{stem}", stem))
+    return tuple(expanded)
 
 
 # JVMs under gVisor: few threads (the sandbox allows 64 tasks; gVisor shows the host's CPU
@@ -92,21 +101,21 @@ LANGUAGES: dict[str, Language] = {
         Language(
             name="go",
             source_file="main.go",
-            compile=("runakode-go-build",),
+            compile=("runakode-go-build", "{options}"),
             run=("./main",),
             aliases=("golang",),
         ),
         Language(
             name="c",
             source_file="main.c",
-            compile=("gcc", "-O2", "-std=gnu17", "-o", "main", "{file}", "-lm"),
+            compile=("gcc", "-O2", "-std=gnu17", "{options}", "-o", "main", "{file}", "-lm"),
             run=("./main",),
             aliases=("gcc",),
         ),
         Language(
             name="cpp",
             source_file="main.cpp",
-            compile=("g++", "-O2", "-std=gnu++17", "-o", "main", "{file}"),
+            compile=("g++", "-O2", "-std=gnu++17", "{options}", "-o", "main", "{file}"),
             run=("./main",),
             aliases=("c++", "g++", "cplusplus"),
         ),
@@ -119,14 +128,14 @@ LANGUAGES: dict[str, Language] = {
         Language(
             name="rust",
             source_file="main.rs",
-            compile=("rustc", "-O", "--edition", "2021", "-o", "main", "{file}"),
+            compile=("rustc", "-O", "--edition", "2021", "{options}", "-o", "main", "{file}"),
             run=("./main",),
             aliases=("rs",),
         ),
         Language(
             name="java",
             source_file="Main.java",
-            compile=("javac", *_JAVAC_FLAGS, "{file}"),
+            compile=("javac", *_JAVAC_FLAGS, "{options}", "{file}"),
             run=("java", *_JAVA_FLAGS, "-cp", ".", "{stem}"),
             aliases=("java17",),
             main_file_from_source=java_main_file,

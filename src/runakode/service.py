@@ -1,19 +1,31 @@
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from runakode import metrics
-from runakode.api import HealthCheck, create_app, create_status_app
+from runakode.api import HealthCheck, StoredSubmissions, create_app, create_status_app
 from runakode.brokers import Broker, create_broker
 from runakode.config import Settings
 from runakode.models import Status
 from runakode.sandboxes.base import SandboxSpec
 from runakode.sandboxes.docker_api import DockerClient
 from runakode.sandboxes.docker_impl import DockerSandbox
+from runakode.sandboxes.ownership import owner_id
 from runakode.sandboxes.pool import PreparingBackend, SandboxPool
 from runakode.sandboxes.runsc_impl import RunscSandbox
+from runakode.submissions.callbacks import CallbackSender
+from runakode.submissions.dispatch import Dispatcher
+from runakode.submissions.intake import Intake
+from runakode.submissions.runner import SubmissionRunner
+from runakode.submissions.store import SubmissionStore
+from runakode.submissions.upkeep import Identity, Upkeep
+from runakode.submissions.waiters import Waiters
 from runakode.worker import Worker
+
+log = logging.getLogger(__name__)
 
 
 def pool_targets(settings: Settings) -> dict[SandboxSpec, int]:
@@ -26,55 +38,94 @@ def pool_targets(settings: Settings) -> dict[SandboxSpec, int]:
     }
 
 
+def sandbox_backend(settings: Settings) -> PreparingBackend:
+    images = [settings.sandbox_images[name] for name in settings.supported_languages]
+    docker = DockerClient(settings.docker_socket)
+    if settings.sandbox_backend == "runsc":
+        return RunscSandbox(images, docker)
+    return DockerSandbox(images, docker)
+
+
 class Service:
-    """The parts one process runs: a broker connection, and an API, a worker pool, or both."""
+    """The parts one process runs: a broker connection, the submission store, and an API, a
+    worker pool, or both."""
 
     def __init__(self, settings: Settings, broker_kind: str, *, api: bool, workers: bool) -> None:
         self.settings = settings
         self.broker: Broker = create_broker(settings, broker_kind)
-        self.worker: Worker | None = None
         self.api = api
+        self.runs_workers = workers
+        self.worker: Worker | None = None
+        self._identity = Identity(
+            id=owner_id(),
+            role="combined" if api and workers else "api" if api else "worker",
+            slots=settings.max_workers if workers else 0,
+            started_at=time.time(),
+        )
+        self._store: SubmissionStore | None = None
+        self._intake: Intake | None = None
+        self._upkeep: Upkeep | None = None
+        self._callbacks = CallbackSender(settings.callbacks)
         # Every language/status series exists from the start, at 0: before a worker's first job,
         # and in an API-only process, whose own workers finish none.
         for language in settings.supported_languages:
             metrics.RUN_TIME.labels(language)
             for status in Status:
                 metrics.JOBS.labels(language, status.value)
-        if workers:
-            images = [settings.sandbox_images[name] for name in settings.supported_languages]
-            docker = DockerClient(settings.docker_socket)
-            backend: PreparingBackend = (
-                RunscSandbox(images, docker)
-                if settings.sandbox_backend == "runsc"
-                else DockerSandbox(images, docker)
-            )
-            self.worker = Worker(
-                settings, self.broker, SandboxPool(backend, pool_targets(settings))
-            )
 
     async def start(self) -> None:
+        """ConfigError when the store cannot be opened; the broker may come later."""
+        settings = self.settings
+        store = self._store = await SubmissionStore.open(settings.store.url)
         await self.broker.connect()
+        dispatcher = Dispatcher(self.broker, store, self._identity.id)
         if self.api:
-            await self.broker.serve_replies()
-        if self.worker is not None:
+            waiters = Waiters()
+            await self.broker.serve_replies(waiters.finished)
+            self._intake = Intake(settings, store, dispatcher, waiters)
+        runner: SubmissionRunner | None = None
+        if self.runs_workers:
+            runner = SubmissionRunner(settings, store, self._callbacks, self._identity.id)
+            pool = SandboxPool(sandbox_backend(settings), pool_targets(settings))
+            self.worker = Worker(settings, self.broker, pool, runner)
             await self.worker.start()
+        worker = self.worker
+        self._upkeep = Upkeep(
+            store,
+            dispatcher,
+            self._identity,
+            retention_s=settings.store.retention_s,
+            in_flight=lambda: worker.in_flight if worker is not None else 0,
+            holding=lambda: set(runner.holding) if runner is not None else set(),
+        )
+        await self._upkeep.start()
 
     async def stop(self) -> None:
+        grace_s = self.settings.shutdown_grace_s
         if self.worker is not None:
-            await self.worker.stop(self.settings.shutdown_grace_s)
+            await self.worker.stop(grace_s)
+        await self._callbacks.close(min(grace_s, self.settings.callbacks.timeout_s))
+        if self._upkeep is not None:
+            await self._upkeep.stop()
         await self.broker.close()
+        if self._store is not None:
+            await self._store.close()
 
     def health_checks(self) -> list[HealthCheck]:
         async def broker_health() -> str | None:
             return self.broker.health()
 
-        checks: list[HealthCheck] = [broker_health]
+        async def store_health() -> str | None:
+            return self._upkeep.problem if self._upkeep is not None else "store not open"
+
+        checks: list[HealthCheck] = [broker_health, store_health]
         if self.worker is not None:
             checks.append(self.worker.health)
         return checks
 
     def create_app(self) -> FastAPI:
-        """The process's HTTP app: the whole API, or only /health and /metrics for a worker."""
+        """The process's HTTP app (after start()): the whole API, or only /health and /metrics
+        for a worker."""
 
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -85,10 +136,12 @@ class Service:
 
         if not self.api:
             return create_status_app(self.health_checks(), lifespan)
+        assert self._store is not None and self._intake is not None, "start() first"
         return create_app(
             self.settings,
             self.broker.submit,
             self.health_checks(),
             lifespan,
             language_versions=self.broker.languages,
+            submissions=StoredSubmissions(self._store, self._intake),
         )

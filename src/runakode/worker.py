@@ -2,15 +2,17 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 
 from runakode import metrics
 from runakode.brokers import Broker
 from runakode.config import Settings
-from runakode.errors import PoisonJob, SandboxError
-from runakode.languages import LANGUAGES, Language
+from runakode.errors import SandboxError
+from runakode.jobs import job_result, native_sandbox_job, served_language
 from runakode.logs import request_id_var
-from runakode.models import Job, JobResult, check_file_name
-from runakode.sandboxes import Sandbox, SandboxFile, SandboxJob
+from runakode.models import Job, JobResult, Status, SubmissionTicket
+from runakode.sandboxes import Sandbox, SandboxJob, SandboxResult
+from runakode.submissions.runner import SubmissionRunner
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +20,20 @@ ENGINE_PROBE_INTERVAL_S = 2.0
 
 
 class Worker:
-    """Takes jobs from the broker, runs each in a fresh sandbox, and hands back the result."""
+    """Runs the jobs its broker hands it, each in a fresh sandbox. The broker calls run_job or
+    run_submission, then acknowledges the job (and publishes a synchronous job's result)."""
 
-    def __init__(self, settings: Settings, broker: Broker, sandbox: Sandbox) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        broker: Broker,
+        sandbox: Sandbox,
+        submissions: SubmissionRunner | None = None,
+    ) -> None:
         self._settings = settings
         self._broker = broker
         self._sandbox = sandbox
+        self._submissions = submissions
         self._running: set[asyncio.Task[object]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -39,7 +49,7 @@ class Worker:
         await self._sandbox.start()
         await self._read_versions()
         self._probe = asyncio.create_task(self._probe_engine())
-        await self._broker.consume(self.handle, self._settings.max_workers)
+        await self._broker.consume(self, self._settings.max_workers)
         await self._broker.publish_languages(self.versions)
         log.info("worker pool ready", extra={"slots": self._settings.max_workers})
 
@@ -75,23 +85,61 @@ class Worker:
             metrics.ENGINE_UP.set(0 if problem else 1)
             await asyncio.sleep(ENGINE_PROBE_INTERVAL_S)
 
-    async def handle(self, job: Job) -> JobResult:
-        language = self._language(job.language)
-        request_id_var.set(job.request_id)
+    async def run_job(self, job: Job) -> JobResult:
+        language = served_language(self._settings, job.language)
+        async with self._tracked(job.id, job.request_id, job.submitted_at) as done:
+            result = job_result(
+                await self.run_in_sandbox(native_sandbox_job(self._settings, job, language)),
+                job.expected_output,
+            ).model_copy(
+                update={"language": language.name, "version": self._versions.get(language.name)}
+            )
+            done.ended(language.name, result.status, result.exit_code)
+        return result
+
+    async def run_submission(self, ticket: SubmissionTicket, *, redelivered: bool) -> None:
+        if self._submissions is None:
+            log.error(
+                "a submission reached a worker without a store", extra={"token": ticket.token}
+            )
+            return
+        async with self._tracked(ticket.token, ticket.request_id, ticket.submitted_at) as done:
+            ran = await self._submissions.run(ticket, self.run_in_sandbox, redelivered=redelivered)
+            if ran is not None:
+                done.ended(ran.language, ran.status, ran.exit_code)
+
+    async def run_in_sandbox(self, job: SandboxJob) -> SandboxResult:
+        """One run in a fresh sandbox; a failure of the service is a result, never an error."""
+        try:
+            return await self._sandbox.run(job)
+        except SandboxError as exc:
+            log.error("sandbox engine failed: %s", exc.message, extra={"job_id": job.job_id})
+            return SandboxResult.internal_error("the sandbox engine failed; the job did not run")
+        except Exception:
+            log.exception("job failed inside the worker", extra={"job_id": job.job_id})
+            return SandboxResult.internal_error("the worker failed while running the job")
+
+    @contextlib.asynccontextmanager
+    async def _tracked(
+        self, job_id: str, request_id: str | None, submitted_at: float
+    ) -> AsyncIterator["_Done"]:
+        """In-flight tracking, timing, metrics and the started/finished/abandoned log lines."""
+        request_id_var.set(request_id)
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)
         self._idle.clear()
         metrics.IN_FLIGHT.inc()
-        metrics.QUEUE_WAIT.observe(max(0.0, time.time() - job.submitted_at))
+        metrics.QUEUE_WAIT.observe(max(0.0, time.time() - submitted_at))
         started = time.monotonic()
-        log.info("job started", extra={"job_id": job.id, "language": job.language})
+        log.info("job started", extra={"job_id": job_id})
+        outcome = _Done()
         try:
-            result = await self._run(job, language)
+            yield outcome
         except asyncio.CancelledError:
             # Lost broker connection or grace period over: without this, a job that started
             # would simply vanish from the logs.
-            log.warning("job abandoned", extra={"job_id": job.id, "language": job.language})
+            log.warning("job abandoned", extra={"job_id": job_id, "language": outcome.language})
             raise
         finally:
             metrics.IN_FLIGHT.dec()
@@ -99,41 +147,21 @@ class Worker:
             if not self._running:
                 self._idle.set()
         elapsed_s = time.monotonic() - started
-        metrics.RUN_TIME.labels(job.language).observe(elapsed_s)
-        metrics.JOBS.labels(job.language, result.status.value).inc()
+        if outcome.language is None:
+            # Nothing ran: the submission had ended already, or another worker holds it.
+            return
+        metrics.RUN_TIME.labels(outcome.language).observe(elapsed_s)
+        metrics.JOBS.labels(outcome.language, outcome.status).inc()
         log.info(
             "job finished",
             extra={
-                "job_id": job.id,
-                "language": job.language,
-                "status": result.status.value,
-                "exit_code": result.exit_code,
+                "job_id": job_id,
+                "language": outcome.language,
+                "status": outcome.status,
+                "exit_code": outcome.exit_code,
                 "duration_ms": int(elapsed_s * 1000),
             },
         )
-        return result
-
-    async def _run(self, job: Job, language: Language) -> JobResult:
-        result = await self._run_in_sandbox(job, language)
-        return result.model_copy(
-            update={"language": language.name, "version": self._versions.get(language.name)}
-        )
-
-    async def _run_in_sandbox(self, job: Job, language: Language) -> JobResult:
-        sandbox_job = self.sandbox_job(job, language)
-        try:
-            return await self._sandbox.run(sandbox_job)
-        except SandboxError as exc:
-            log.error("sandbox engine failed: %s", exc.message, extra={"job_id": job.id})
-            return JobResult.internal_error("the sandbox engine failed; the job did not run")
-        except Exception:
-            log.exception("job failed inside the worker", extra={"job_id": job.id})
-            return JobResult.internal_error("the worker failed while running the job")
-
-    def _language(self, name: str) -> Language:
-        if name not in self._settings.supported_languages or name not in LANGUAGES:
-            raise PoisonJob(f"language {name!r} is not served by this worker")
-        return LANGUAGES[name]
 
     @property
     def versions(self) -> dict[str, str | None]:
@@ -144,41 +172,13 @@ class Worker:
             image = self._settings.sandbox_images[name]
             self._versions[name] = await self._sandbox.image_version(image)
 
-    def sandbox_job(self, job: Job, language: Language) -> SandboxJob:
-        """The job as the sandbox runs it; its limits never exceed the operator's."""
-        settings = self._settings
-        main_file = language.main_file(job.source_code)
-        extra = [file for file in job.files if file.name != main_file]
-        if len(extra) != len(job.files):
-            raise PoisonJob(f"a file is named like the main source file {main_file!r}")
-        try:
-            names = [check_file_name(file.name) for file in extra]
-        except ValueError as exc:
-            raise PoisonJob(f"unsafe file name: {exc}") from None
-        files = (
-            SandboxFile(main_file, job.source_code.encode("utf-8")),
-            *(
-                SandboxFile(name, f.content.encode("utf-8"))
-                for name, f in zip(names, extra, strict=True)
-            ),
-        )
-        compile_argv = language.compile_argv(main_file)
-        return SandboxJob(
-            job_id=job.id,
-            image=settings.sandbox_images[language.name],
-            files=files,
-            run_argv=language.run_argv(main_file, tuple(job.args)),
-            timeout_s=min(job.timeout_s or settings.job_timeout_s, settings.job_timeout_s),
-            compile_argv=compile_argv,
-            compile_timeout_s=settings.compile_timeout_s if compile_argv else 0.0,
-            compile_output_max_bytes=settings.compile_output_max_bytes,
-            stdin=job.stdin.encode("utf-8"),
-            output_max_bytes=min(
-                job.output_max_bytes or settings.output_max_bytes, settings.output_max_bytes
-            ),
-            memory_bytes=min(
-                job.memory_bytes or settings.job_memory_bytes, settings.job_memory_bytes
-            ),
-            cpus=settings.job_cpus,
-            merge_output=job.merge_output,
-        )
+
+class _Done:
+    """How a tracked job ended, as its handler reports it."""
+
+    language: str | None = None
+    status: str = ""
+    exit_code: int | None = None
+
+    def ended(self, language: str, status: Status, exit_code: int | None) -> None:
+        self.language, self.status, self.exit_code = language, status.value, exit_code

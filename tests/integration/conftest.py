@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from databases import postgres_problem
 from harness import ServiceProcess, free_port, service_config
 
 REQUIRED_IMAGES = ("python-runner", "go-runner")
@@ -41,7 +42,7 @@ def _rabbitmq_problem() -> str | None:
 @pytest.fixture(scope="session", autouse=True)
 def real_services() -> None:
     # Integration tests never skip: a missing service is a failure (run `make setup`).
-    problems = [p for p in (_docker_problem(), _rabbitmq_problem()) if p]
+    problems = [p for p in (_docker_problem(), _rabbitmq_problem(), postgres_problem()) if p]
     if problems:
         pytest.fail("integration services missing: " + "; ".join(problems), pytrace=False)
 

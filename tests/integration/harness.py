@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -18,6 +19,8 @@ import yaml
 
 BIN = Path(sys.executable).parent
 RABBITMQ_URL = "amqp://guest:guest@localhost:5672/"
+# Each config gets a store of its own (API and workers of one config share it).
+STORES_DIR = Path(tempfile.mkdtemp(prefix="runakode-stores-"))
 START_TIMEOUT_S = 60.0
 
 
@@ -41,6 +44,7 @@ def service_config(**overrides: Any) -> dict[str, Any]:
         "workerPort": free_port(),
         "rateLimit": {"requestsPerSecond": 0, "burst": 0},
         "rabbitmq": {"url": RABBITMQ_URL, "queue": f"test_jobs_{uuid.uuid4().hex[:8]}"},
+        "store": {"url": f"sqlite:///{STORES_DIR}/{uuid.uuid4().hex[:8]}.db"},
     }
     config.update(overrides)
     return config

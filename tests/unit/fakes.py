@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 import httpx
 
-from runakode.models import Job, JobResult
-from runakode.sandboxes import SandboxJob
+from runakode.models import Job, JobResult, Status
+from runakode.sandboxes import PhaseResult, SandboxJob, SandboxResult
 
 ClientFor = Callable[..., httpx.AsyncClient]
 
@@ -32,10 +32,23 @@ class FakeSubmit:
         return job
 
 
+def ok_sandbox_result(stdout: bytes = b"hello\n") -> SandboxResult:
+    run = PhaseResult(
+        stdout=stdout,
+        stderr=b"",
+        exit_code=0,
+        signal=None,
+        wall_time_ms=12,
+        cpu_time_ms=5,
+        memory_kb=9000,
+    )
+    return SandboxResult(Status.OK, None, run)
+
+
 class FakeSandbox:
     """Stands in for a Sandbox: records jobs; can hold them at a gate, fail, or be closed."""
 
-    def __init__(self, result: JobResult) -> None:
+    def __init__(self, result: SandboxResult) -> None:
         self.result = result
         self.error: Exception | None = None
         self.jobs: list[SandboxJob] = []
@@ -45,7 +58,7 @@ class FakeSandbox:
     async def start(self) -> None:
         return None
 
-    async def run(self, job: SandboxJob) -> JobResult:
+    async def run(self, job: SandboxJob) -> SandboxResult:
         self.jobs.append(job)
         if self.gate is not None:
             await self.gate.wait()

@@ -84,6 +84,7 @@ async def test_old_request_makes_the_same_job_as_before(
         "memory_bytes": None,
         "output_max_bytes": None,
         "merge_output": False,
+        "expected_output": None,
     }
 
 

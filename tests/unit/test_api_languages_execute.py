@@ -351,7 +351,10 @@ def test_openapi_documents_the_routes(openapi: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("path", "fields"),
     [
-        ("/api", {"language", "source_code", "stdin", "args", "files", "limits"}),
+        (
+            "/api",
+            {"language", "source_code", "stdin", "args", "files", "limits", "expected_output"},
+        ),
         ("/execute", {"language", "code"}),
     ],
 )

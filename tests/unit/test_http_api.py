@@ -92,7 +92,14 @@ async def test_get_on_api_is_405(client: httpx.AsyncClient) -> None:
 
 
 async def test_unknown_path_is_a_json_404(client: httpx.AsyncClient) -> None:
-    assert_error(await client.get("/nowhere"), 404)
+    assert_error(await client.get("/api/nowhere"), 404)
+
+
+async def test_unknown_root_path_is_a_json_404_in_judge0s_form(client: httpx.AsyncClient) -> None:
+    # The root belongs to Judge0's routes: its clients get Rails' body, always as JSON.
+    response = await client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.json() == {"status": 404, "error": "Not Found"}
 
 
 # --- 413 --------------------------------------------------------------------------------------

@@ -1,16 +1,17 @@
-"""Worker.sandbox_job: files, args, stdin, per-job limits and compile settings (fake sandbox)."""
+"""jobs.native_sandbox_job: files, args, stdin, per-job limits and compile settings."""
 
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from fakes import FakeSandbox
+from fakes import FakeSandbox, ok_sandbox_result
 
 from runakode.brokers.memory import MemoryBroker
 from runakode.config import Settings
 from runakode.errors import PoisonJob
+from runakode.jobs import native_sandbox_job
 from runakode.languages import LANGUAGES
-from runakode.models import Job, JobFile, JobResult, Status
+from runakode.models import Job, JobFile, Status
 from runakode.sandboxes import SandboxFile, SandboxJob
 from runakode.worker import Worker
 
@@ -33,8 +34,8 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def sandbox(result_ok: JobResult) -> FakeSandbox:
-    return FakeSandbox(result_ok)
+def sandbox() -> FakeSandbox:
+    return FakeSandbox(ok_sandbox_result())
 
 
 @pytest.fixture
@@ -49,20 +50,20 @@ def job(language: str = "python", source_code: str = "print(1)", **fields: Any) 
     return Job(id="job-1", language=language, source_code=source_code, **fields)
 
 
-def sandbox_job_of(worker: Worker, job: Job) -> SandboxJob:
-    return worker.sandbox_job(job, LANGUAGES[job.language])
+def sandbox_job_of(settings: Settings, job: Job) -> SandboxJob:
+    return native_sandbox_job(settings, job, LANGUAGES[job.language])
 
 
 # --- files, args, stdin -----------------------------------------------------------------------
 
 
-def test_files_are_placed_beside_the_main_file(worker: Worker) -> None:
+def test_files_are_placed_beside_the_main_file(settings: Settings) -> None:
     files = [
         JobFile(name="data.txt", content="42\n"),
         JobFile(name="lib/util.py", content="Ü = 1\n"),
         JobFile(name="empty", content=""),
     ]
-    sandbox_job = sandbox_job_of(worker, job(source_code="print('é')", files=files))
+    sandbox_job = sandbox_job_of(settings, job(source_code="print('é')", files=files))
     assert sandbox_job.files == (
         SandboxFile("main.py", "print('é')".encode()),
         SandboxFile("data.txt", b"42\n"),
@@ -82,61 +83,70 @@ def test_files_are_placed_beside_the_main_file(worker: Worker) -> None:
     ],
 )
 def test_args_are_appended_to_the_run_argv(
-    worker: Worker, language: str, source: str, argv: tuple[str, ...]
+    settings: Settings, language: str, source: str, argv: tuple[str, ...]
 ) -> None:
     args = ["--loud", "two words", "", "{file}"]
-    sandbox_job = sandbox_job_of(worker, job(language, source, args=args))
+    sandbox_job = sandbox_job_of(settings, job(language, source, args=args))
     assert sandbox_job.run_argv == (*argv, *args)
 
 
-def test_no_args_no_stdin(worker: Worker) -> None:
-    sandbox_job = sandbox_job_of(worker, job())
+def test_no_args_no_stdin(settings: Settings) -> None:
+    sandbox_job = sandbox_job_of(settings, job())
     assert sandbox_job.run_argv == ("python3", "main.py")
     assert sandbox_job.stdin == b""
     assert sandbox_job.merge_output is False
 
 
-def test_stdin_is_utf8(worker: Worker) -> None:
-    assert sandbox_job_of(worker, job(stdin="wörld\n")).stdin == "wörld\n".encode()
+def test_stdin_is_utf8(settings: Settings) -> None:
+    assert sandbox_job_of(settings, job(stdin="wörld\n")).stdin == "wörld\n".encode()
 
 
 @pytest.mark.parametrize("merge_output", [True, False])
-def test_merge_output_is_passed_through(worker: Worker, merge_output: bool) -> None:
-    assert sandbox_job_of(worker, job(merge_output=merge_output)).merge_output is merge_output
+def test_merge_output_is_passed_through(settings: Settings, merge_output: bool) -> None:
+    assert sandbox_job_of(settings, job(merge_output=merge_output)).merge_output is merge_output
 
 
 # --- limits -----------------------------------------------------------------------------------
 
 
-def limits_of(sandbox_job: SandboxJob) -> tuple[float, int, int]:
-    return (sandbox_job.timeout_s, sandbox_job.memory_bytes, sandbox_job.output_max_bytes)
+def limits_of(sandbox_job: SandboxJob) -> tuple[float, int | None, int]:
+    limits = sandbox_job.limits
+    return (limits.wall_time_s, limits.memory_bytes, limits.output_max_bytes)
 
 
-def test_configured_limits_when_the_job_sets_none(worker: Worker) -> None:
-    sandbox_job = sandbox_job_of(worker, job())
-    assert limits_of(sandbox_job) == (3.0, 256 << 20, 4096)
-    assert sandbox_job.cpus == 0.5
+def test_configured_limits_when_the_job_sets_none(settings: Settings) -> None:
+    sandbox_job = sandbox_job_of(settings, job())
+    # No memory limit of its own: the sandbox's ceiling (jobMemory) is the limit.
+    assert limits_of(sandbox_job) == (3.0, None, 4096)
+    assert sandbox_job.spec.memory_bytes == 256 << 20
+    assert sandbox_job.spec.cpus == 0.5
 
 
-def test_job_limits_lower_the_configured_ones(worker: Worker) -> None:
+def test_every_job_of_a_language_boots_the_same_sandbox(settings: Settings) -> None:
+    # So that the pool's sandboxes fit every job; a lower memory limit is enforced inside.
+    lowered = sandbox_job_of(settings, job(memory_bytes=64 << 20, timeout_s=1.0))
+    assert lowered.spec == sandbox_job_of(settings, job()).spec
+
+
+def test_job_limits_lower_the_configured_ones(settings: Settings) -> None:
     lowered = job(timeout_s=1.5, memory_bytes=64 << 20, output_max_bytes=100)
-    assert limits_of(sandbox_job_of(worker, lowered)) == (1.5, 64 << 20, 100)
+    assert limits_of(sandbox_job_of(settings, lowered)) == (1.5, 64 << 20, 100)
 
 
-def test_job_limits_equal_to_the_configured_ones(worker: Worker) -> None:
+def test_job_limits_equal_to_the_configured_ones(settings: Settings) -> None:
     same = job(timeout_s=3.0, memory_bytes=256 << 20, output_max_bytes=4096)
-    assert limits_of(sandbox_job_of(worker, same)) == (3.0, 256 << 20, 4096)
+    assert limits_of(sandbox_job_of(settings, same)) == (3.0, 256 << 20, 4096)
 
 
-def test_job_limits_never_raise_the_configured_ones(worker: Worker) -> None:
+def test_job_limits_never_raise_the_configured_ones(settings: Settings) -> None:
     # The API refuses these, but a job from elsewhere (an older API, the queue) must not win.
     raised = job(timeout_s=600.0, memory_bytes=8 << 30, output_max_bytes=1 << 30)
-    assert limits_of(sandbox_job_of(worker, raised)) == (3.0, 256 << 20, 4096)
+    assert limits_of(sandbox_job_of(settings, raised)) == (3.0, 256 << 20, 4096)
 
 
-def test_each_limit_is_capped_on_its_own(worker: Worker) -> None:
+def test_each_limit_is_capped_on_its_own(settings: Settings) -> None:
     mixed = job(timeout_s=0.5, memory_bytes=1 << 40, output_max_bytes=None)
-    assert limits_of(sandbox_job_of(worker, mixed)) == (0.5, 256 << 20, 4096)
+    assert limits_of(sandbox_job_of(settings, mixed)) == (0.5, 256 << 20, 4096)
 
 
 # --- compile settings -------------------------------------------------------------------------
@@ -144,62 +154,64 @@ def test_each_limit_is_capped_on_its_own(worker: Worker) -> None:
 
 @pytest.mark.parametrize(("language", "source"), [("cpp", "int main(){}"), ("go", "package main")])
 def test_compile_timeout_and_output_come_from_compile_settings(
-    worker: Worker, language: str, source: str
+    settings: Settings, language: str, source: str
 ) -> None:
-    sandbox_job = sandbox_job_of(worker, job(language, source, timeout_s=1.0))
-    assert sandbox_job.compile_argv is not None
-    assert sandbox_job.compile_timeout_s == 20.0  # compileTimeout, not jobTimeout nor the job's
-    assert sandbox_job.compile_output_max_bytes == 1000
-    assert sandbox_job.timeout_s == 1.0
+    sandbox_job = sandbox_job_of(settings, job(language, source, timeout_s=1.0))
+    assert sandbox_job.compile is not None
+    assert sandbox_job.compile.timeout_s == 20.0  # compileTimeout, not jobTimeout nor the job's
+    assert sandbox_job.compile.output_max_bytes == 1000
+    assert sandbox_job.compile.merge_output is False
+    assert sandbox_job.limits.wall_time_s == 1.0
+    assert sandbox_job.deadline_s == 21.0
 
 
-def test_cpp_compiles_the_main_file(worker: Worker) -> None:
-    sandbox_job = sandbox_job_of(worker, job("cpp", "int main(){}"))
-    assert sandbox_job.image == "cpp-img"
+def test_cpp_compiles_the_main_file(settings: Settings) -> None:
+    sandbox_job = sandbox_job_of(settings, job("cpp", "int main(){}"))
+    assert sandbox_job.spec.image == "cpp-img"
     assert sandbox_job.files[0].name == "main.cpp"
-    assert sandbox_job.compile_argv is not None and "main.cpp" in sandbox_job.compile_argv
+    assert sandbox_job.compile is not None and "main.cpp" in sandbox_job.compile.argv
 
 
 @pytest.mark.parametrize("language", ["python", "javascript"])
-def test_interpreted_languages_have_no_compile_step(worker: Worker, language: str) -> None:
-    sandbox_job = sandbox_job_of(worker, job(language, "x"))
-    assert sandbox_job.compile_argv is None
-    assert sandbox_job.compile_timeout_s == 0.0
+def test_interpreted_languages_have_no_compile_step(settings: Settings, language: str) -> None:
+    sandbox_job = sandbox_job_of(settings, job(language, "x"))
+    assert sandbox_job.compile is None
+    assert sandbox_job.deadline_s == 3.0
 
 
 # --- java -------------------------------------------------------------------------------------
 
 
-def test_java_main_file_follows_the_public_class(worker: Worker) -> None:
+def test_java_main_file_follows_the_public_class(settings: Settings) -> None:
     helper = JobFile(name="Helper.java", content="class Helper {}")
-    sandbox_job = sandbox_job_of(worker, job("java", JAVA_SOLUTION, args=["x"], files=[helper]))
-    assert sandbox_job.image == "java-img"
+    sandbox_job = sandbox_job_of(settings, job("java", JAVA_SOLUTION, args=["x"], files=[helper]))
+    assert sandbox_job.spec.image == "java-img"
     assert [file.name for file in sandbox_job.files] == ["Solution.java", "Helper.java"]
     assert sandbox_job.files[0].content == JAVA_SOLUTION.encode()
-    assert sandbox_job.compile_argv is not None
-    assert sandbox_job.compile_argv[0] == "javac"
-    assert sandbox_job.compile_argv[-1] == "Solution.java"
+    assert sandbox_job.compile is not None
+    assert sandbox_job.compile.argv[0] == "javac"
+    assert sandbox_job.compile.argv[-1] == "Solution.java"
     assert sandbox_job.run_argv[0] == "java"
     assert sandbox_job.run_argv[-4:] == ("-cp", ".", "Solution", "x")
-    assert sandbox_job.compile_timeout_s == 20.0
+    assert sandbox_job.compile.timeout_s == 20.0
 
 
-def test_java_main_file_from_the_class_holding_main(worker: Worker) -> None:
+def test_java_main_file_from_the_class_holding_main(settings: Settings) -> None:
     source = "class Helper {}\nclass Program {\n  public static void main(String[] a) {}\n}\n"
-    sandbox_job = sandbox_job_of(worker, job("java", source))
+    sandbox_job = sandbox_job_of(settings, job("java", source))
     assert sandbox_job.files[0].name == "Program.java"
     assert sandbox_job.run_argv[-1] == "Program"
 
 
-def test_java_without_a_class_uses_main_java(worker: Worker) -> None:
-    sandbox_job = sandbox_job_of(worker, job("java", "void main() {}"))
+def test_java_without_a_class_uses_main_java(settings: Settings) -> None:
+    sandbox_job = sandbox_job_of(settings, job("java", "void main() {}"))
     assert sandbox_job.files[0].name == "Main.java"
     assert sandbox_job.run_argv[-1] == "Main"
 
 
-def test_java_main_java_may_be_a_job_file_when_the_class_differs(worker: Worker) -> None:
+def test_java_main_java_may_be_a_job_file_when_the_class_differs(settings: Settings) -> None:
     files = [JobFile(name="Main.java", content="class Main {}")]
-    sandbox_job = sandbox_job_of(worker, job("java", JAVA_SOLUTION, files=files))
+    sandbox_job = sandbox_job_of(settings, job("java", JAVA_SOLUTION, files=files))
     assert [file.name for file in sandbox_job.files] == ["Solution.java", "Main.java"]
 
 
@@ -216,7 +228,7 @@ def test_java_main_java_may_be_a_job_file_when_the_class_differs(worker: Worker)
     ],
 )
 def test_job_file_named_like_the_main_file_is_poison(
-    worker: Worker, language: str, source: str, name: str
+    settings: Settings, language: str, source: str, name: str
 ) -> None:
     poisoned = job(
         language,
@@ -224,19 +236,19 @@ def test_job_file_named_like_the_main_file_is_poison(
         files=[JobFile(name="ok.txt", content=""), JobFile(name=name, content="x")],
     )
     with pytest.raises(PoisonJob, match=name):
-        sandbox_job_of(worker, poisoned)
+        sandbox_job_of(settings, poisoned)
 
 
-async def test_handle_sets_poison_jobs_aside_without_running_them(
+async def test_run_job_sets_poison_jobs_aside_without_running_them(
     worker: Worker, sandbox: FakeSandbox
 ) -> None:
     with pytest.raises(PoisonJob):
-        await worker.handle(job(files=[JobFile(name="main.py", content="x")]))
+        await worker.run_job(job(files=[JobFile(name="main.py", content="x")]))
     assert sandbox.jobs == []
     assert worker.in_flight == 0
 
 
-async def test_handle_runs_a_rich_job(worker: Worker, sandbox: FakeSandbox) -> None:
+async def test_run_job_runs_a_rich_job(worker: Worker, sandbox: FakeSandbox) -> None:
     rich = job(
         "java",
         JAVA_SOLUTION,
@@ -246,13 +258,13 @@ async def test_handle_runs_a_rich_job(worker: Worker, sandbox: FakeSandbox) -> N
         timeout_s=2.0,
         merge_output=True,
     )
-    result = await worker.handle(rich)
+    result = await worker.run_job(rich)
     assert result.status == Status.OK
     assert result.language == "java"
     [sandbox_job] = sandbox.jobs
     assert sandbox_job.job_id == "job-1"
     assert [file.name for file in sandbox_job.files] == ["Solution.java", "data.txt"]
-    assert (sandbox_job.stdin, sandbox_job.timeout_s, sandbox_job.merge_output) == (
+    assert (sandbox_job.stdin, sandbox_job.limits.wall_time_s, sandbox_job.merge_output) == (
         b"in\n",
         2.0,
         True,
@@ -260,6 +272,6 @@ async def test_handle_runs_a_rich_job(worker: Worker, sandbox: FakeSandbox) -> N
 
 
 @pytest.mark.parametrize("name", ["../escape", "/etc/passwd"])
-def test_unsafe_job_file_name_is_poison(worker: Worker, name: str) -> None:
+def test_unsafe_job_file_name_is_poison(settings: Settings, name: str) -> None:
     with pytest.raises(PoisonJob):
-        sandbox_job_of(worker, job(files=[JobFile(name=name, content="x")]))
+        sandbox_job_of(settings, job(files=[JobFile(name=name, content="x")]))

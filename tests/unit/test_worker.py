@@ -4,13 +4,15 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from fakes import FakeSandbox
+from fakes import FakeSandbox, ok_sandbox_result
 
 from runakode.brokers.memory import MemoryBroker
 from runakode.config import Settings
 from runakode.errors import PoisonJob, SandboxError
+from runakode.jobs import native_sandbox_job
 from runakode.languages import LANGUAGES
-from runakode.models import Job, JobResult, Status
+from runakode.models import Job, Status, Verdict
+from runakode.sandboxes import RunLimits, SandboxSpec
 from runakode.worker import Worker
 
 
@@ -27,8 +29,8 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def sandbox(result_ok: JobResult) -> FakeSandbox:
-    return FakeSandbox(result_ok)
+def sandbox() -> FakeSandbox:
+    return FakeSandbox(ok_sandbox_result())
 
 
 @pytest.fixture
@@ -39,46 +41,58 @@ async def worker(settings: Settings, sandbox: FakeSandbox) -> AsyncIterator[Work
     await broker.close()
 
 
-def test_python_sandbox_job(worker: Worker, make_job: Callable[..., Job]) -> None:
+def test_python_sandbox_job(settings: Settings, make_job: Callable[..., Job]) -> None:
     job = make_job("print('é')")
-    sandbox_job = worker.sandbox_job(job, LANGUAGES["python"])
+    sandbox_job = native_sandbox_job(settings, job, LANGUAGES["python"])
 
     assert sandbox_job.job_id == job.id
-    assert sandbox_job.image == "py-img"
+    assert sandbox_job.spec == SandboxSpec("py-img", 256 << 20, 0.5)
     assert [(f.name, f.content) for f in sandbox_job.files] == [("main.py", "print('é')".encode())]
     assert sandbox_job.run_argv == ("python3", "main.py")
-    assert sandbox_job.compile_argv is None
-    assert sandbox_job.compile_timeout_s == 0.0
-    assert sandbox_job.timeout_s == 3.0
-    assert sandbox_job.output_max_bytes == 4096
-    assert sandbox_job.memory_bytes == 256 << 20
-    assert sandbox_job.cpus == 0.5
+    assert sandbox_job.compile is None
+    assert sandbox_job.limits == RunLimits(wall_time_s=3.0, output_max_bytes=4096)
+    assert sandbox_job.deadline_s == 3.0
 
 
-def test_go_sandbox_job_compiles(worker: Worker, make_job: Callable[..., Job]) -> None:
-    sandbox_job = worker.sandbox_job(make_job("package main", "go"), LANGUAGES["go"])
-    assert sandbox_job.image == "go-img"
+def test_go_sandbox_job_compiles(settings: Settings, make_job: Callable[..., Job]) -> None:
+    sandbox_job = native_sandbox_job(settings, make_job("package main", "go"), LANGUAGES["go"])
+    assert sandbox_job.spec.image == "go-img"
     assert sandbox_job.files[0].name == "main.go"
-    assert sandbox_job.compile_argv == ("runakode-go-build",)
-    assert sandbox_job.compile_timeout_s == 10.0  # compileTimeout, apart from jobTimeout
+    assert sandbox_job.compile is not None
+    assert sandbox_job.compile.argv == ("runakode-go-build",)
+    assert sandbox_job.compile.timeout_s == 10.0  # compileTimeout, apart from jobTimeout
+    assert sandbox_job.deadline_s == 13.0
 
 
-async def test_handle_returns_the_sandbox_result(
-    worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job], result_ok: JobResult
+async def test_run_job_returns_the_sandbox_result(
+    worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job]
 ) -> None:
-    result = await worker.handle(make_job())
-    assert result.stdout == result_ok.stdout
-    # The worker says which language and version ran the job.
+    result = await worker.run_job(make_job())
+    assert (result.stdout, result.status, result.exit_code) == ("hello\n", Status.OK, 0)
+    # The program's own measurements, and which language and version ran the job.
+    assert (result.cpu_time_ms, result.memory_kb, result.exec_time_ms) == (5, 9000, 12)
     assert (result.language, result.version) == ("python", None)
+    assert result.verdict is None
     assert len(sandbox.jobs) == 1
     assert worker.in_flight == 0
+
+
+@pytest.mark.parametrize(
+    ("expected", "verdict"),
+    [("hello", Verdict.ACCEPTED), ("hello  \n\n", Verdict.ACCEPTED), ("bye", Verdict.WRONG_ANSWER)],
+)
+async def test_expected_output_gives_a_verdict(
+    worker: Worker, make_job: Callable[..., Job], expected: str, verdict: Verdict
+) -> None:
+    job = make_job().model_copy(update={"expected_output": expected})
+    assert (await worker.run_job(job)).verdict == verdict
 
 
 async def test_unserved_language_is_a_poison_job(
     worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job]
 ) -> None:
     with pytest.raises(PoisonJob, match="cobol"):
-        await worker.handle(make_job(language="cobol"))
+        await worker.run_job(make_job(language="cobol"))
     assert sandbox.jobs == []
 
 
@@ -94,7 +108,7 @@ async def test_sandbox_failures_become_internal_errors(
     message: str,
 ) -> None:
     sandbox.error = error
-    result = await worker.handle(make_job())
+    result = await worker.run_job(make_job())
     assert result.status == Status.INTERNAL_ERROR
     assert message in result.stderr
     assert worker.in_flight == 0
@@ -104,7 +118,7 @@ async def test_stop_waits_for_running_jobs(
     worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job]
 ) -> None:
     sandbox.gate = asyncio.Event()
-    running = asyncio.create_task(worker.handle(make_job()))
+    running = asyncio.create_task(worker.run_job(make_job()))
     await asyncio.sleep(0)
     assert worker.in_flight == 1
 
@@ -123,7 +137,7 @@ async def test_stop_gives_up_after_the_grace_period(
     worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job]
 ) -> None:
     sandbox.gate = asyncio.Event()
-    running = asyncio.create_task(worker.handle(make_job()))
+    running = asyncio.create_task(worker.run_job(make_job()))
     await asyncio.sleep(0)
     await asyncio.wait_for(worker.stop(grace_s=0.02), 2)
     assert sandbox.closed

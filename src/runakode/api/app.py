@@ -1,0 +1,116 @@
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from runakode.api.auth import ApiKeys
+from runakode.api.judge0 import Judge0Error, judge0_routes
+from runakode.api.middleware import (
+    Authentication,
+    RequestContext,
+    RequestGate,
+    TrailingSlash,
+    error_response,
+)
+from runakode.api.native import (
+    LanguageVersions,
+    Submit,
+    describe_invalid,
+    native_routes,
+    no_versions,
+)
+from runakode.api.openapi import install_openapi
+from runakode.api.routes import is_native
+from runakode.api.status import HealthCheck, status_routes
+from runakode.config import Settings
+from runakode.errors import BadRequest, RunakodeError
+from runakode.models import ExecuteCompatRequest, ExecuteRequest
+from runakode.ratelimit import TokenBucketLimiter
+from runakode.submissions.intake import Intake
+from runakode.submissions.store import SubmissionStore
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+VERSION = "0.2.0"
+
+
+@dataclass(frozen=True)
+class StoredSubmissions:
+    """What the Judge0 routes need: the store and the way in."""
+
+    store: SubmissionStore
+    intake: Intake
+
+
+def create_app(
+    settings: Settings,
+    submit: Submit,
+    health_checks: list[HealthCheck],
+    lifespan: Lifespan | None = None,
+    language_versions: LanguageVersions | None = None,
+    submissions: StoredSubmissions | None = None,
+) -> FastAPI:
+    """The whole HTTP API: our own routes, and Judge0's when there is a submission store."""
+    app = FastAPI(title="runakode", version=VERSION, lifespan=lifespan)
+    keys = ApiKeys(settings.auth)
+    app.include_router(status_routes(health_checks))
+    app.include_router(native_routes(settings, submit, language_versions or no_versions))
+    if submissions is not None:
+        app.include_router(judge0_routes(settings, submissions.intake, submissions.store, keys))
+    limiter = (
+        TokenBucketLimiter(settings.rate_limit.requests_per_second, settings.rate_limit.burst)
+        if settings.rate_limit.enabled
+        else None
+    )
+    # Outermost last: request id and logs, then paths, CORS, keys, rate and size limits.
+    app.add_middleware(RequestGate, limiter=limiter)
+    app.add_middleware(Authentication, keys=keys)
+    if settings.cors.allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors.allow_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(TrailingSlash)
+    app.add_middleware(RequestContext)
+    add_error_handlers(app)
+    install_openapi(app, (ExecuteRequest, ExecuteCompatRequest))
+    return app
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RunakodeError)
+    async def _service_error(_: Request, exc: RunakodeError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(Judge0Error)
+    async def _judge0_error(_: Request, exc: Judge0Error) -> Response:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(BadRequest(describe_invalid(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if is_native(request.url.path):
+            return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+        # Judge0's clients see Rails' form, always as JSON.
+        body = {"status": exc.status_code, "error": exc.detail}
+        return JSONResponse(body, exc.status_code, headers=exc.headers)
+
+
+def create_status_app(
+    health_checks: list[HealthCheck], lifespan: Lifespan | None = None
+) -> FastAPI:
+    """/health and /metrics for a process that runs workers but takes no jobs over HTTP."""
+    app = FastAPI(title="runakode worker", version=VERSION, lifespan=lifespan)
+    app.include_router(status_routes(health_checks))
+    app.add_middleware(RequestContext)
+    return app

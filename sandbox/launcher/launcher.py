@@ -126,6 +126,30 @@ def read_proc(path: str) -> bytes:
         os.close(fd)
 
 
+def read_started(fd: int) -> tuple[int, bytes]:
+    """The program's pid, as its helper announces it before anything else (0: the helper
+    ended first, killed before it could say), and what followed it in the pipe already."""
+    data = b""
+    while b"\n" not in data:
+        chunk = os.read(fd, 64)
+        if not chunk:
+            return 0, b""
+        data += chunk
+    line, _, rest = data.partition(b"\n")
+    word, _, pid = line.partition(b" ")
+    return (int(pid) if word == b"started" and pid.isdigit() else 0), rest
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def sample_processes(group: int, skip: int) -> tuple[float, int]:
     """CPU seconds (with their reaped children's) and resident KiB of the program's processes.
 
@@ -178,8 +202,13 @@ class Phase:
         self.timed_out = False
         self.output_limit = False
         self.truncated = False
+        # The helper's pid (also the program's process group), and the program's own.
         self.pid = 0
+        self.program_pid = 0
+        self.helper_status: int | None = None
         self.status: int | None = None
+        self.usage_fd = -1
+        self.usage_unread = b""
         # From wait4: the program's (and its reaped descendants') usage, and that of its orphans
         # this process reaped as PID 1.
         self.reaped_cpu_s = 0.0
@@ -212,12 +241,19 @@ class Phase:
             return self.report(127, None, started, measured=False)
         finally:
             os.close(usage_write)
-        self.pid = proc.pid
+        self.pid, self.usage_fd = proc.pid, usage_read
+        self.program_pid, self.usage_unread = read_started(usage_read)
         self.pump(proc, started)
         kill_group(proc.pid)
-        if self.status is None:
+        if self.helper_status is None:
             self.collect(*os.wait4(proc.pid, 0))
-        self.read_program_usage(usage_read)
+        if not self.ended() and self.program_pid:
+            # Its helper was killed: as PID 1 this process inherited the program.
+            with contextlib.suppress(ChildProcessError):
+                self.collect(*os.wait4(self.program_pid, 0))
+        if self.status is None:
+            self.status = self.helper_status
+        os.close(usage_read)
         assert self.status is not None
         # Reaped here, so Popen must not wait for it again.
         proc.returncode = os.waitstatus_to_exitcode(self.status)
@@ -262,26 +298,37 @@ class Phase:
 
     def collect(self, pid: int, status: int, usage: resource.struct_rusage) -> None:
         self.reaped_cpu_s += usage.ru_utime + usage.ru_stime
-        # Our own child's peak includes ours (see SPAWN_HELPER); orphans' is their own.
-        if pid != self.pid:
-            self.reaped_rss_kb = max(self.reaped_rss_kb, usage.ru_maxrss)
         if pid == self.pid:
-            self.status = status
+            # The helper's peak includes ours (see SPAWN_HELPER): its report has the program's.
+            self.helper_status = status
             self.child_cpu_s = usage.ru_utime + usage.ru_stime
+            return
+        # The program itself (its helper was killed), or an orphan: their peak is their own.
+        self.reaped_rss_kb = max(self.reaped_rss_kb, usage.ru_maxrss)
+        if pid == self.program_pid:
+            self.status = status
 
-    def read_program_usage(self, fd: int) -> None:
-        """How the program ended and what it used, as the helper saw it; nothing when the
-        helper was killed with it (a limit or the deadline: the samples tell then)."""
+    def ended(self) -> bool:
+        """Whether the program has ended: its helper reported it, or it was reaped here."""
+        if self.status is None and self.helper_status is not None:
+            self.read_program_usage()
+        return self.status is not None
+
+    def read_program_usage(self) -> None:
+        """How the program ended and what it used, as the helper saw it. Nothing when the helper
+        was killed: by the launcher with the program (the samples tell then), or by the program
+        (which then goes on, and is reaped here)."""
+        line, self.usage_unread = self.usage_unread, b""
         try:
-            os.set_blocking(fd, False)
-            line = os.read(fd, 256)
+            os.set_blocking(self.usage_fd, False)
+            line += os.read(self.usage_fd, 256)
         except BlockingIOError:
-            line = b""
-        finally:
-            os.close(fd)
+            pass
         try:
             status, user_us, system_us, maxrss_kb = (int(part) for part in line.split())
         except ValueError:
+            if self.program_pid and not process_exists(self.program_pid):
+                self.status = self.helper_status
             return
         self.status = status
         self.reaped_rss_kb = max(self.reaped_rss_kb, maxrss_kb)
@@ -331,7 +378,7 @@ class Phase:
         while True:
             now = time.monotonic()
             self.reap()
-            if self.status is not None:
+            if self.ended():
                 exited_at = now if exited_at is None else exited_at
                 if not selector.get_map() or now - exited_at > DRAIN_AFTER_EXIT_S:
                     break

@@ -321,6 +321,21 @@ def test_a_small_program_is_not_charged_the_launchers_own_memory(tmp_path: Path)
     assert 0 < report.memory_kb < 4 * MIB_KB
 
 
+def test_a_program_that_kills_its_helper_is_still_followed_to_its_end(tmp_path: Path) -> None:
+    source = """
+        import os, signal, time
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(0.3)
+        print("still running", flush=True)
+    """
+    started = time.monotonic()
+    _, output, report = run_job(tmp_path, python_job(source, wall_time_s=5))
+    # Off PID 1 (here) the host's init reaps the program, so its own exit status is unknown;
+    # in a sandbox the launcher, as PID 1, reaps it (tests/integration: test_kill_minus_one).
+    assert output.stdout.text() == "still running\n"
+    assert report.time_limit is None and time.monotonic() - started < 4
+
+
 def test_a_missing_spawn_helper_is_a_clear_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,9 +1,10 @@
 /*
  * runakode-spawn FD PROGRAM [ARG...]
  *
- * Runs PROGRAM as its child, waits for it, and writes to file descriptor FD one line:
- * "WAIT_STATUS USER_US SYSTEM_US MAXRSS_KB", then exits with the program's exit code
- * (128 + the signal when it was killed by one).
+ * Runs PROGRAM as its child and writes to file descriptor FD "started PID" at once, then, once
+ * it has ended, "WAIT_STATUS USER_US SYSTEM_US MAXRSS_KB"; exits with the program's exit code
+ * (128 + the signal when it was killed by one). The program can kill this process (it runs as
+ * the same user): the launcher then waits for the program itself, by its PID.
  *
  * Why: a forked process starts with its parent's peak memory and keeps it through exec, so a
  * program forked by the launcher (a Python process of about 15 MB) would report at least that
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -35,6 +37,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "cannot start %s: %s\n", argv[2], strerror(errno));
         _exit(127);
     }
+    /* Not dumpable: the program, a process of the same user, cannot ptrace this one to
+     * write its own figures into the report. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    dprintf(report, "started %d\n", (int)child);
     /* The program alone holds its standard streams: when it closes them, they are closed. */
     close(0);
     close(1);

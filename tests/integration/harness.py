@@ -204,3 +204,25 @@ async def dead_letters(queue: str, expected: int, timeout_s: float = 10) -> list
             await message.ack()
             bodies.append(message.body)
     return bodies
+
+
+def submit_judge0(
+    service: ServiceProcess, body: dict[str, Any], query: str = "", timeout_s: float = 60
+) -> httpx.Response:
+    return httpx.post(f"{service.url}/submissions?{query}", json=body, timeout=timeout_s)
+
+
+def wait_judge0(
+    service: ServiceProcess, token: str, query: str = "fields=*", timeout_s: float = 90
+) -> dict[str, Any]:
+    """Poll a submission as Judge0's clients do until it has ended."""
+    deadline = time.monotonic() + timeout_s
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{service.url}/submissions/{token}?{query}", timeout=10)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if body["status"]["id"] > 2:
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"submission {token} still {body.get('status')} after {timeout_s} s")

@@ -1,7 +1,8 @@
 import asyncio
 import subprocess
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aio_pika
 import pytest
@@ -9,7 +10,7 @@ from harness import RABBITMQ_URL, dead_letters
 
 from runakode.brokers.rabbitmq import RabbitMQBroker
 from runakode.errors import QueueFull, ResultTimeout
-from runakode.models import Job, JobResult, Status
+from runakode.models import Job, JobResult, Status, SubmissionTicket
 
 
 def echo_result(job: Job) -> JobResult:
@@ -25,6 +26,27 @@ def echo_result(job: Job) -> JobResult:
 
 async def echo(job: Job) -> JobResult:
     return echo_result(job)
+
+
+class Handlers:
+    """JobHandlers for these tests: synchronous jobs go to `run`, submissions are recorded."""
+
+    def __init__(self, run: Callable[[Job], Awaitable[JobResult]] = echo) -> None:
+        self.run = run
+        self.tickets: list[tuple[str, bool]] = []
+        self.hold: asyncio.Event | None = None
+
+    async def run_job(self, job: Job) -> JobResult:
+        return await self.run(job)
+
+    async def run_submission(self, ticket: SubmissionTicket, *, redelivered: bool) -> None:
+        self.tickets.append((ticket.token, redelivered))
+        if self.hold is not None:
+            await self.hold.wait()
+
+
+# Tokens the API side heard were finished (SubmissionFinished notes on its reply queue).
+finished: list[str] = []
 
 
 def new_job(code: str = "print(1)") -> Job:
@@ -47,7 +69,7 @@ async def connected(queue: str, *, api: bool, max_length: int = 100) -> RabbitMQ
     await broker.connect()
     assert broker.health() is None
     if api:
-        await broker.serve_replies()
+        await broker.serve_replies(finished.append)
     return broker
 
 
@@ -62,7 +84,7 @@ async def publish_raw(queue: str, body: bytes, reply_to: str | None) -> None:
 async def test_round_trip_between_two_connections(queue_name: str) -> None:
     api = await connected(queue_name, api=True)
     worker = await connected(queue_name, api=False)
-    await worker.consume(echo, concurrency=2)
+    await worker.consume(Handlers(echo), concurrency=2)
     try:
         results = await asyncio.gather(*(api.submit(new_job(f"job {n}"), 10) for n in range(8)))
         assert [r.stdout for r in results] == [f"job {n}"[::-1] for n in range(8)]
@@ -86,7 +108,7 @@ async def test_prefetch_bounds_jobs_in_flight(queue_name: str) -> None:
         running -= 1
         return echo_result(job)
 
-    await worker.consume(slow, concurrency=2)
+    await worker.consume(Handlers(slow), concurrency=2)
     try:
         submits = [asyncio.create_task(api.submit(new_job(), 20)) for _ in range(5)]
         await asyncio.sleep(1.5)
@@ -113,7 +135,7 @@ async def test_full_queue_is_refused_at_once(queue_name: str) -> None:
 async def test_poison_messages_are_set_aside_and_the_worker_keeps_serving(queue_name: str) -> None:
     api = await connected(queue_name, api=True)
     worker = await connected(queue_name, api=False)
-    await worker.consume(echo, concurrency=2)
+    await worker.consume(Handlers(echo), concurrency=2)
     try:
         await publish_raw(queue_name, b"not json", reply_to="anywhere")
         await publish_raw(queue_name, b'{"id": "x"}', reply_to="anywhere")
@@ -141,7 +163,7 @@ async def test_one_reply_queue_per_api_process(queue_name: str) -> None:
     baseline = reply_queues()
     api = await connected(queue_name, api=True)
     worker = await connected(queue_name, api=False)
-    await worker.consume(echo, concurrency=2)
+    await worker.consume(Handlers(echo), concurrency=2)
     try:
         await asyncio.gather(*(api.submit(new_job(), 10) for _ in range(10)))
         ours = reply_queues() - baseline
@@ -150,3 +172,57 @@ async def test_one_reply_queue_per_api_process(queue_name: str) -> None:
         await worker.close()
         await api.close()
     assert not ours & reply_queues()
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_submission_tickets_reach_a_worker_and_the_waiter_hears_of_the_end(
+    queue_name: str,
+) -> None:
+    api = await connected(queue_name, api=True)
+    worker = await connected(queue_name, api=False)
+    handlers = Handlers()
+    await worker.consume(handlers, concurrency=2)
+    try:
+        quiet, waited = uuid.uuid4().hex, uuid.uuid4().hex
+        await api.dispatch([SubmissionTicket(token=quiet)], notify=False)
+        await api.dispatch([SubmissionTicket(token=waited)], notify=True)
+        await eventually(lambda: waited in finished)
+        await eventually(lambda: len(handlers.tickets) == 2)
+        assert sorted(handlers.tickets) == sorted([(quiet, False), (waited, False)])
+        await asyncio.sleep(0.3)
+        # Only the one a request waits for is announced.
+        assert quiet not in finished
+        assert api.durable is True
+    finally:
+        await worker.close()
+        await api.close()
+
+
+async def test_a_ticket_held_by_a_lost_worker_is_delivered_again_marked_so(
+    queue_name: str,
+) -> None:
+    api = await connected(queue_name, api=True)
+    lost = await connected(queue_name, api=False)
+    lost_handlers = Handlers()
+    lost_handlers.hold = asyncio.Event()
+    await lost.consume(lost_handlers, concurrency=1)
+    token = uuid.uuid4().hex
+    try:
+        await api.dispatch([SubmissionTicket(token=token)], notify=False)
+        await eventually(lambda: lost_handlers.tickets == [(token, False)])
+        # Its connection goes away mid-job, unacknowledged (as when its process is killed).
+        await lost.close()
+        survivor = await connected(queue_name, api=False)
+        handlers = Handlers()
+        await survivor.consume(handlers, concurrency=1)
+        await eventually(lambda: handlers.tickets == [(token, True)])
+        await survivor.close()
+    finally:
+        lost_handlers.hold.set()
+        await api.close()

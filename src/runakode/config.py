@@ -29,6 +29,8 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _MEMORY = re.compile(r"^\s*(\d+)\s*([bkmg]?)\s*$", re.IGNORECASE)
 _MEMORY_UNIT = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+# The least memory a sandbox, or a job's own limit, may have: below it an interpreter cannot start.
+MIN_MEMORY_BYTES = 16 << 20
 
 
 def parse_duration_s(value: object) -> float:
@@ -54,8 +56,8 @@ def parse_memory_bytes(value: object) -> int:
     if not isinstance(text, str) or not (match := _MEMORY.match(text)):
         raise ValueError('expected a size in Docker notation such as "512m" or "1g"')
     size = int(match.group(1)) * _MEMORY_UNIT[match.group(2).lower()]
-    if size < 16 << 20:
-        raise ValueError("a sandbox needs at least 16m of memory")
+    if size < MIN_MEMORY_BYTES:
+        raise ValueError(f"a sandbox needs at least {MIN_MEMORY_BYTES >> 20}m of memory")
     return size
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from runakode.archives import extract_zip
 from runakode.argv import split_words
-from runakode.config import Settings
+from runakode.config import MIN_MEMORY_BYTES, Settings
 from runakode.errors import BadRequest, PoisonJob
 from runakode.judge0.grading import matches_expected
 from runakode.judge0.languages import JUDGE0_LANGUAGES
@@ -45,7 +45,6 @@ from runakode.sandboxes.base import (
 )
 from runakode.submissions.record import Submission, SubmissionRequest
 
-MIN_MEMORY_BYTES = 16 << 20
 KB = 1024
 
 

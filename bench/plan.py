@@ -38,6 +38,8 @@ class Plan:
     go_baseline: int
     cpu_runs: int
     cpu_loop: int
+    submissions: int
+    store_statements: int
     warmups: int = 1
 
 
@@ -51,6 +53,8 @@ FULL = Plan(
     go_baseline=5,
     cpu_runs=5,
     cpu_loop=5_000_000,
+    submissions=160,
+    store_statements=200,
 )
 QUICK = Plan(
     hello_service=5,
@@ -62,6 +66,8 @@ QUICK = Plan(
     go_baseline=1,
     cpu_runs=1,
     cpu_loop=1_000_000,
+    submissions=16,
+    store_statements=20,
     warmups=0,
 )
 

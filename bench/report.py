@@ -166,6 +166,70 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             "",
         )
     )
+    rows += submission_rows(results)
+    return rows
+
+
+def submission_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Judge0 submissions (baseline: the docker-run jobs/s at the same concurrency) and the
+    store's statements on their own (no baseline)."""
+    rows: list[tuple[str, str, str, str]] = []
+    subs = results.get("submissions")
+    if subs:
+        level = str(subs["concurrency"])
+        base = _get(results, "throughput", level, "baseline", "throughput_jobs_per_s")
+        rows.append(
+            (f"Judge0 accepted /s (c={level})", _fmt(subs["accepted_per_s"], " /s", 1), "", "")
+        )
+        rows.append(
+            (
+                f"Judge0 accept p50 | p99 (c={level})",
+                f"{_fmt(_get(subs, 'accepted', 'p50_ms'), ' ms')} | "
+                f"{_fmt(_get(subs, 'accepted', 'p99_ms'), ' ms')}",
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "Judge0 finished /s (all accepted)",
+                _fmt(subs["finished_per_s"], " /s", 2),
+                _fmt(base, " /s", 2),
+                _ratio_text(subs["finished_per_s"], base),
+            )
+        )
+        rows.append(
+            (
+                "  finished / accepted status",
+                f"{subs['finished']} / {subs['accepted_status']} of {subs['submissions']}",
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "Judge0 GET /submissions/{t} p50 | p99",
+                f"{_fmt(subs['read_p50_ms'], ' ms', 1)} | {_fmt(subs['read_p99_ms'], ' ms', 1)}",
+                "",
+                "",
+            )
+        )
+    for database in ("sqlite", "postgresql"):
+        figures = _get(results, "store", database) or {}
+        if "error" in figures:
+            rows.append((f"store ({database})", figures["error"][:40], "", ""))
+            continue
+        for statement in ("create", "claim", "finish", "read"):
+            if statement in figures:
+                value = figures[statement]
+                rows.append(
+                    (
+                        f"store {database} {statement} p50 | p99",
+                        f"{value['p50_ms']:.2f} | {value['p99_ms']:.2f} ms",
+                        "",
+                        "",
+                    )
+                )
     return rows
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import docker, jobs, memory, plan
+from bench import docker, jobs, memory, plan, store, submissions
 from bench.load import Job, Series, concurrent, sequential
 from bench.service import Service, free_port
 from bench.stats import percentile
@@ -118,8 +118,11 @@ class Bench:
                     if "go" in self.languages:
                         self._go()
                     self._cpu()
+                    self._submissions(service)
                 finally:
                     self.client.close()
+        _log(f"submission store, {self.plan.store_statements} statements of each kind")
+        self.results["store"] = store.measure(self.plan.store_statements)
         self.results["runtime_s"] = round(time.monotonic() - started, 1)
         return self.results
 
@@ -284,6 +287,17 @@ class Bench:
             "sandbox_exec_time_ms": exec_ms,
             "errors": errors,
         }
+
+    def _submissions(self, service: Service) -> None:
+        level = 8
+        _log(f"Judge0 submissions: {self.plan.submissions} at c={level}, then until all end")
+        self.refill()
+        figures = submissions.measure(service.url, self.plan.submissions, level)
+        _log(
+            f"  accepted {figures['accepted_per_s']:.1f}/s, "
+            f"finished {figures['finished']} at {figures['finished_per_s']}/s"
+        )
+        self.results["submissions"] = figures
 
     def _sandbox_python_version(self) -> str:
         assert self.client is not None

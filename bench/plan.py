@@ -22,6 +22,8 @@ DEFAULT_SERVICE_CONFIG: dict[str, Any] = {
     "apiTimeout": "60s",
     "shutdownGrace": "10s",
     "rateLimit": {"requestsPerSecond": 0, "burst": 0},
+    # Every submission of the Judge0 phase is accepted (Judge0's default turns away past 100).
+    "judge0": {"maxQueueSize": 1000},
 }
 DEFAULT_IMAGES = {"python": "python-runner", "go": "go-runner"}
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from databases import postgres_problem
-from harness import ServiceProcess, free_port, service_config
+from harness import ServiceProcess, free_port, service_config, split_deployment
 
 REQUIRED_IMAGES = ("python-runner", "go-runner")
 
@@ -64,15 +64,9 @@ def combined(workdir: Path) -> Iterator[ServiceProcess]:
 def split(workdir: Path) -> Iterator[ServiceProcess]:
     """runakode-api and runakode-worker as separate processes over the real RabbitMQ."""
     config = service_config(port=free_port(), broker="rabbitmq")
-    worker = ServiceProcess("runakode-worker", config, workdir).start()
-    api = ServiceProcess("runakode-api", config, workdir).start()
-    try:
-        worker.wait_log("worker pool ready")
-        api.wait_healthy()
-        yield api
-    finally:
-        api_status, worker_status = api.stop(), worker.stop()
-    assert (api_status, worker_status) == (0, 0), api.logs() + worker.logs()
+    with split_deployment(config, workdir, workers=1) as deployment:
+        yield deployment.api
+        assert deployment.stop() == [0, 0], deployment.logs()
 
 
 @pytest.fixture(params=["combined", "split"])

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,43 @@ def wait_judge0(
             return body
         time.sleep(0.2)
     raise AssertionError(f"submission {token} still {body.get('status')} after {timeout_s} s")
+
+
+@dataclass
+class Deployment:
+    """runakode-api and its runakode-worker processes, sharing one config."""
+
+    api: ServiceProcess
+    workers: list[ServiceProcess]
+
+    def stop(self) -> list[int]:
+        """Stop the API, then each worker: their exit statuses, in that order."""
+        return [self.api.stop(), *(worker.stop() for worker in self.workers)]
+
+    def logs(self) -> str:
+        return self.api.logs() + "".join(worker.logs() for worker in self.workers)
+
+
+@contextmanager
+def split_deployment(
+    config: dict[str, Any], workdir: Path, workers: int = 2
+) -> Iterator[Deployment]:
+    """Workers first (each with its own status port), then the API; all ready when yielded,
+    all stopped afterwards (a test asserts their exit statuses if it cares)."""
+    deployment = Deployment(
+        ServiceProcess("runakode-api", config, workdir),
+        [
+            ServiceProcess("runakode-worker", {**config, "workerPort": free_port()}, workdir)
+            for _ in range(workers)
+        ],
+    )
+    for worker in deployment.workers:
+        worker.start()
+    deployment.api.start()
+    try:
+        for worker in deployment.workers:
+            worker.wait_log("worker pool ready")
+        deployment.api.wait_healthy()
+        yield deployment
+    finally:
+        deployment.stop()

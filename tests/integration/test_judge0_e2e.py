@@ -19,6 +19,7 @@ from harness import (
     ServiceProcess,
     free_port,
     service_config,
+    split_deployment,
     submit_judge0,
     wait_judge0,
 )
@@ -52,21 +53,9 @@ def split_judge0(workdir: Path) -> Iterator[ServiceProcess]:
     """runakode-api and two runakode-worker on one PostgreSQL database and RabbitMQ."""
     with postgres_database() as url:
         config = judge0_config(broker="rabbitmq", store={"url": url})
-        workers = [
-            ServiceProcess("runakode-worker", {**config, "workerPort": free_port()}, workdir)
-            for _ in range(2)
-        ]
-        for worker in workers:
-            worker.start()
-        api = ServiceProcess("runakode-api", config, workdir).start()
-        try:
-            for worker in workers:
-                worker.wait_log("worker pool ready")
-            api.wait_healthy()
-            yield api
-        finally:
-            statuses = [api.stop(), *(worker.stop() for worker in workers)]
-        assert statuses == [0, 0, 0], api.logs() + "".join(w.logs() for w in workers)
+        with split_deployment(config, workdir) as deployment:
+            yield deployment.api
+            assert deployment.stop() == [0, 0, 0], deployment.logs()
 
 
 @pytest.fixture(params=["combined", "split"])

@@ -9,7 +9,14 @@ from typing import Any
 
 import httpx
 from databases import postgres_database
-from harness import ServiceProcess, free_port, service_config, submit_judge0, wait_judge0
+from harness import (
+    ServiceProcess,
+    free_port,
+    service_config,
+    split_deployment,
+    submit_judge0,
+    wait_judge0,
+)
 
 SLEEPY = "import time\ntime.sleep({seconds})\nprint('done')"
 
@@ -50,17 +57,8 @@ def test_a_worker_killed_mid_job_the_other_one_finishes_it(workdir: Path) -> Non
         config = service_config(
             port=free_port(), broker="rabbitmq", store={"url": url}, jobTimeout="10s"
         )
-        workers = [
-            ServiceProcess("runakode-worker", {**config, "workerPort": free_port()}, workdir)
-            for _ in range(2)
-        ]
-        for worker in workers:
-            worker.start()
-        api = ServiceProcess("runakode-api", config, workdir).start()
-        try:
-            for worker in workers:
-                worker.wait_log("worker pool ready")
-            api.wait_healthy()
+        with split_deployment(config, workdir) as deployment:
+            api, workers = deployment.api, deployment.workers
             response = submit_judge0(
                 api, {"source_code": SLEEPY.format(seconds=4), "language_id": 71}
             )
@@ -78,12 +76,8 @@ def test_a_worker_killed_mid_job_the_other_one_finishes_it(workdir: Path) -> Non
             result = wait_judge0(api, token, timeout_s=90)
             assert (result["status"]["id"], result["stdout"]) == (3, "done\n"), result
             assert token in started_job_ids(survivor)
-            listing: dict[str, Any] = httpx.get(
+            statistics: dict[str, Any] = httpx.get(
                 f"{api.url}/statistics?invalidate_cache=true", timeout=10
             ).json()
             # Recorded once: one submission, ended once.
-            assert listing["submissions"]["total"] == 1
-        finally:
-            api.stop()
-            for worker in workers:
-                worker.stop()
+            assert statistics["submissions"]["total"] == 1

@@ -175,14 +175,6 @@ async def test_delete_and_purge_touch_only_ended_submissions(store: SubmissionSt
     assert await store.get(running.token) is not None
 
 
-async def test_internal_error_ends_an_unfinished_submission(store: SubmissionStore) -> None:
-    [created] = await store.create([REQUEST], None)
-    ended = await store.end_unrunnable(created.token, "lost")
-    assert ended is not None and ended.status == Judge0Status.INTERNAL_ERROR
-    assert ended.outcome == SubmissionOutcome.internal_error("lost")
-    assert await store.end_unrunnable(created.token, "again") is None
-
-
 async def test_statistics_queries(store: SubmissionStore) -> None:
     a, _ = await store.create([REQUEST, replace(REQUEST, language_id=54)], None)
     claim = await store.claim(a.token, "w", 30, redelivered=False)

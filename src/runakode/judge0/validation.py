@@ -1,7 +1,7 @@
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -194,29 +194,9 @@ def parse_submission(
     )
 
 
-# The attributes submissions_controller.rb permits; every other key is ignored.
-_PERMITTED = (
-    "source_code",
-    "language_id",
-    "compiler_options",
-    "command_line_arguments",
-    "number_of_runs",
-    "stdin",
-    "expected_output",
-    "cpu_time_limit",
-    "cpu_extra_time",
-    "wall_time_limit",
-    "memory_limit",
-    "stack_limit",
-    "max_processes_and_or_threads",
-    "enable_per_process_and_thread_time_limit",
-    "enable_per_process_and_thread_memory_limit",
-    "max_file_size",
-    "redirect_stderr_to_stdout",
-    "callback_url",
-    "additional_files",
-    "enable_network",
-)
+# The attributes submissions_controller.rb permits (every other key is ignored) are exactly
+# what a SubmissionRequest holds.
+_PERMITTED = tuple(field.name for field in fields(SubmissionRequest))
 
 
 def _numeric_rules(limits: Judge0Limits) -> dict[str, _Numeric]:

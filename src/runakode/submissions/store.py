@@ -316,25 +316,6 @@ class SubmissionStore:
             row = (await connection.execute(statement)).mappings().first()
         return _submission(row) if row is not None else None
 
-    async def end_unrunnable(self, token: str, message: str) -> Submission | None:
-        """End a submission that will never run (status 13), whoever holds it."""
-        statement = (
-            submissions.update()
-            .where(submissions.c.token == token)
-            .where(submissions.c.status_id.not_in(FINAL_STATUSES))
-            .values(
-                status_id=Judge0Status.INTERNAL_ERROR.value,
-                message=message,
-                finished_at=time.time(),
-                claimed_by=None,
-                lease_until=None,
-            )
-            .returning(*submissions.c)
-        )
-        async with self._write() as connection:
-            row = (await connection.execute(statement)).mappings().first()
-        return _submission(row) if row is not None else None
-
     # --- upkeep ---------------------------------------------------------------------------
 
     async def heartbeat(self, instance: Instance, holding: Iterable[str], lease_s: float) -> None:

@@ -31,18 +31,21 @@ IDLE_WAIT_FIRST_S = 0.001
 # How long to go on killing and reaping what a phase left behind.
 LEFTOVER_WAIT_S = 1.0
 
-# A phase's processes are sampled from /proc while it runs: for its figures, and to enforce a
-# CPU or memory limit when it has one. One sample (stat and statm of each process) costs
-# 0.3-1.8 ms inside gVisor for a program of one process, and about 0.5 ms more for each further
-# process (measured). Every 50 ms keeps that under 2% of a core, and a busy loop is caught within
-# 50 ms of its kill point (its CPU time only moves in 10 ms ticks anyway). With a limit, the
-# first 100 ms are sampled every 20 ms: most runs are shorter, and a fast memory balloon should
-# meet its own limit before the sandbox-wide one, which ends the whole sandbox. A sample is never
-# taken sooner than 20 times its own cost after the last one, so a program with many processes
-# cannot push the sampling's cost past 5%.
-EARLY_SAMPLES_S = 0.1
-EARLY_SAMPLE_EVERY_S = 0.02
-SAMPLE_EVERY_S = 0.05
+# A phase is sampled from /proc while it runs: its memory (in a sandbox, one read of
+# /proc/meminfo, 0.2 ms under gVisor), and the CPU time of its processes when it has a CPU limit
+# or runs outside a sandbox (stat and statm of each: 0.3-1.8 ms for one process, about 0.5 ms
+# more for each further one; measured). Most programs are short and reach their peak memory
+# early, so the first 50 ms are sampled every 5 ms, then every 20 ms up to 200 ms, then every
+# 50 ms: under 5% of a core at first, under 1% later, and a busy loop is caught within 50 ms of
+# its kill point (its CPU time moves in 10 ms ticks anyway); a fast memory balloon meets its own
+# limit before the sandbox-wide one, which ends the whole sandbox. A sample is never taken sooner
+# than 20 times its own cost after the last one, so a program with many processes cannot push
+# the sampling's cost past 5%.
+SAMPLE_SCHEDULE = ((0.05, 0.005), (0.2, 0.02), (float("inf"), 0.05))
+# Without a CPU limit, the processes' CPU time is only read for the figures of a program that
+# gets killed (its helper then cannot report it): every 50 ms is enough for that.
+CPU_FIGURES_EVERY_S = 0.05
+SHORT_RUN_S = 0.1
 SAMPLE_COST_RATIO = 20
 # A forked process starts with its parent's resident memory as its peak, and keeps that peak
 # through exec: a program forked by this launcher would report at least its size (~15 MB).
@@ -150,6 +153,22 @@ def process_exists(pid: int) -> bool:
     return True
 
 
+def anonymous_kb() -> int | None:
+    """The sandbox's anonymous memory (heaps, stacks: AnonPages), when this is PID 1 of a
+    sandbox. A program's resident set under gVisor also counts every page of the files it maps,
+    in large chunks (a JVM hello world: 240 MB resident, 20 MB anonymous), so a program's memory
+    here is the growth of this figure while it runs."""
+    if os.getpid() != 1:
+        return None
+    try:
+        for line in read_proc("/proc/meminfo").splitlines():
+            if line.startswith(b"AnonPages:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def sample_processes(group: int, skip: int) -> tuple[float, int]:
     """CPU seconds (with their reaped children's) and resident KiB of the program's processes.
 
@@ -192,9 +211,6 @@ class Phase:
         self.rlimits = [
             (rlimit(name), int(value)) for name, value in spec.get("rlimits", {}).items()
         ]
-        limits = (self.cpu_limit_s, self.cpu_kill_s, self.memory_limit_kb)
-        # With a limit to enforce, sampled often from the start; otherwise only for the figures.
-        self.enforcing = any(limit is not None for limit in limits)
         self.stdin = memoryview(stdin)
         self.kinds = kinds
         self.limit = limit
@@ -217,11 +233,17 @@ class Phase:
         # From /proc while it runs: what the rusage misses of processes that were killed.
         self.sampled_cpu_s = 0.0
         self.sampled_rss_kb = 0
+        # In a sandbox: anonymous memory before the program started, and its peak growth since.
+        self.anonymous_base_kb: int | None = None
+        self.sampled_anonymous_kb = 0
+        self.last_rss_kb = 0
+        self.next_scan_at = 0.0
         self.cpu_killed = False
         self.memory_exceeded = False
 
     def run(self) -> dict:
         started = time.monotonic()
+        self.anonymous_base_kb = anonymous_kb()
         usage_read, usage_write = os.pipe()
         try:
             proc = subprocess.Popen(
@@ -288,13 +310,23 @@ class Phase:
             "signal": signal_number,
             "time_ms": int((time.monotonic() - started) * 1000),
             "cpu_time_ms": cpu_time_ms if measured else None,
-            "memory_kb": max(self.sampled_rss_kb, self.reaped_rss_kb) if measured else None,
+            "memory_kb": self.memory_kb(time.monotonic() - started) if measured else None,
             "time_limit": time_limit,
             "timed_out": time_limit is not None,
             "memory_exceeded": self.memory_exceeded,
             "output_limit": self.output_limit,
             "truncated": self.truncated,
         }
+
+    def memory_kb(self, wall_s: float) -> int:
+        if self.anonymous_base_kb is None:
+            return max(self.sampled_rss_kb, self.reaped_rss_kb)
+        # A short run can do most of its work between two samples: its resident peak stands in
+        # (it also counts the pages of its files: a few MB for a native program or Python; the
+        # large runtimes whose files weigh 100+ MB, JVMs and Node, never run this short).
+        if wall_s < SHORT_RUN_S:
+            return max(self.sampled_anonymous_kb, self.reaped_rss_kb)
+        return self.sampled_anonymous_kb or self.reaped_rss_kb
 
     def collect(self, pid: int, status: int, usage: resource.struct_rusage) -> None:
         self.reaped_cpu_s += usage.ru_utime + usage.ru_stime
@@ -347,16 +379,35 @@ class Phase:
                 return
             self.collect(pid, status, usage)
 
-    def sample(self) -> None:
-        cpu_s, rss_kb = sample_processes(self.pid, skip=self.pid)
+    def sample(self, now: float) -> None:
+        in_sandbox = self.anonymous_base_kb is not None
+        # Processes are scanned to enforce a CPU limit, for the memory figure outside a sandbox,
+        # and now and then for the CPU figure of a program that may get killed.
+        if self.cpu_kill_s is not None or not in_sandbox or now >= self.next_scan_at:
+            self.next_scan_at = now + CPU_FIGURES_EVERY_S
+            self.scan_processes()
+        memory_kb = self.anonymous_growth_kb() if in_sandbox else self.last_rss_kb
+        if self.memory_limit_kb is not None and memory_kb > self.memory_limit_kb:
+            self.memory_exceeded = True
+
+    def scan_processes(self) -> None:
+        cpu_s, self.last_rss_kb = sample_processes(self.pid, skip=self.pid)
         # Processes reaped already are gone from /proc; their usage is in the rusage.
         cpu_s += self.reaped_cpu_s
         self.sampled_cpu_s = max(self.sampled_cpu_s, cpu_s)
-        self.sampled_rss_kb = max(self.sampled_rss_kb, rss_kb)
+        self.sampled_rss_kb = max(self.sampled_rss_kb, self.last_rss_kb)
         if self.cpu_kill_s is not None and cpu_s > self.cpu_kill_s:
             self.cpu_killed = True
-        if self.memory_limit_kb is not None and rss_kb > self.memory_limit_kb:
-            self.memory_exceeded = True
+
+    def anonymous_growth_kb(self) -> int:
+        assert self.anonymous_base_kb is not None
+        now_kb = anonymous_kb() or self.anonymous_base_kb
+        # The lowest point so far is the base: what an earlier phase (a compiler) left is freed
+        # by gVisor a little after its processes are gone, while this phase already runs.
+        self.anonymous_base_kb = min(self.anonymous_base_kb, now_kb)
+        growth_kb = now_kb - self.anonymous_base_kb
+        self.sampled_anonymous_kb = max(self.sampled_anonymous_kb, growth_kb)
+        return growth_kb
 
     def pump(self, proc: subprocess.Popen, started: float) -> None:
         deadline = started + self.timeout_s
@@ -386,12 +437,11 @@ class Phase:
                 self.timed_out = True
                 break
             if now >= next_sample_at:
-                self.sample()
+                self.sample(now)
                 if self.cpu_killed or self.memory_exceeded:
                     break
                 cost_s = time.monotonic() - now
-                early = self.enforcing and now - started < EARLY_SAMPLES_S
-                every_s = EARLY_SAMPLE_EVERY_S if early else SAMPLE_EVERY_S
+                every_s = next(every for until, every in SAMPLE_SCHEDULE if now - started < until)
                 next_sample_at = now + max(every_s, SAMPLE_COST_RATIO * cost_s)
             wait_s = min(deadline - now, next_sample_at - now, DRAIN_AFTER_EXIT_S)
             if not selector.get_map():

@@ -15,7 +15,7 @@ KEY = "sdk-test-key"
 def server(workdir: Path) -> Iterator[ServiceProcess]:
     config = service_config(
         port=free_port(),
-        supportedLanguages=["python", "c"],
+        supportedLanguages=["python", "c", "java"],
         auth={"tokens": [KEY]},
         jobTimeout="5s",
     )
@@ -61,6 +61,17 @@ def test_the_sdk_sees_compile_errors_and_c(client: judge0.Client) -> None:
     broken = judge0.run(client=client, source_code="int main( {", language=judge0.C)
     assert broken.status == judge0.Status.COMPILATION_ERROR
     assert broken.compile_output and "error" in broken.compile_output
+
+
+def test_java_fits_judge0s_default_memory_limit(client: judge0.Client) -> None:
+    # A JVM maps 100+ MB of its own files: only its anonymous memory counts (128 MB default).
+    source = (
+        "public class Main { public static void main(String[] a) {"
+        ' System.out.println("java " + new java.util.Scanner(System.in).next()); } }'
+    )
+    result = judge0.run(client=client, source_code=source, stdin="ok", language=judge0.JAVA)
+    assert (result.status, result.stdout) == (judge0.Status.ACCEPTED, "java ok\n")
+    assert result.memory is not None and 1_000 < result.memory < 128_000
 
 
 def test_a_client_without_the_key_is_refused(server: ServiceProcess) -> None:

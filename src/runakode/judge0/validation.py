@@ -3,7 +3,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
-from urllib.parse import urlsplit
 
 from runakode.archives import ArchiveError, extract_zip
 from runakode.argv import split_words
@@ -16,6 +15,7 @@ from runakode.judge0.limits import (
     judge0_limits,
 )
 from runakode.judge0.serialization import decode_base64_lenient
+from runakode.submissions.callbacks import callback_url_problem
 from runakode.submissions.record import SubmissionRequest
 
 MAX_OPTIONS_CHARS = 512
@@ -407,7 +407,7 @@ def _callback_refusal(url: str, settings: Settings) -> str | None:
     if not settings.callbacks.enabled:
         return "setting callback is not allowed"
     # Only the form here: whether the host may be called (SSRF) is checked when it is called.
-    return None if _is_http_url(url) else NOT_A_URL
+    return None if callback_url_problem(url) is None else NOT_A_URL
 
 
 def _additional_files_refusal(
@@ -420,14 +420,3 @@ def _additional_files_refusal(
     except ArchiveError as exc:
         return exc.message
     return None
-
-
-def _is_http_url(url: str) -> bool:
-    if any(char.isspace() or not char.isprintable() for char in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

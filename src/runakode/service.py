@@ -1,4 +1,3 @@
-import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,8 +23,6 @@ from runakode.submissions.store import SubmissionStore
 from runakode.submissions.upkeep import Identity, Upkeep
 from runakode.submissions.waiters import Waiters
 from runakode.worker import Worker
-
-log = logging.getLogger(__name__)
 
 
 def pool_targets(settings: Settings) -> dict[SandboxSpec, int]:

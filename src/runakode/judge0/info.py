@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from runakode.judge0.languages import JUDGE0_LANGUAGES
+from runakode.judge0.serialization import format_timestamp
 from runakode.submissions.record import Judge0Status
 from runakode.submissions.store import SubmissionStore
 
@@ -93,10 +94,6 @@ def _human_kb(kb: int) -> str:
     return f"{size:.1f}T"
 
 
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 class Statistics:
     """/statistics, computed at most every ten minutes as Judge0 does (or on request)."""
 
@@ -139,8 +136,8 @@ class Statistics:
             for status_id, count in sorted(by_status.items(), key=lambda kv: -kv[1])
         ]
         return {
-            "created_at": _iso(now),
-            "cached_until": _iso(now + STATISTICS_CACHE_S),
+            "created_at": format_timestamp(now),
+            "cached_until": format_timestamp(now + STATISTICS_CACHE_S),
             "submissions": {
                 "total": sum(by_status.values()),
                 "today": per_day.get(today, 0),

@@ -1,7 +1,6 @@
 import asyncio
 import contextlib
 import fcntl
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -24,8 +23,6 @@ from runakode.submissions.record import (
     SubmissionRequest,
 )
 from runakode.submissions.schema import instances, submissions
-
-log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000

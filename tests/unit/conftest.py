@@ -6,10 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes import FakeSandbox, ok_sandbox_result
 from fastapi import FastAPI
 
+from runakode.brokers.memory import MemoryBroker
 from runakode.config import Settings
 from runakode.models import Job, JobResult, Status
+from runakode.worker import Worker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,3 +80,17 @@ async def client_for() -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
     yield open_client
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+def sandbox() -> FakeSandbox:
+    return FakeSandbox(ok_sandbox_result())
+
+
+@pytest.fixture
+async def worker(settings: Settings, sandbox: FakeSandbox) -> AsyncIterator[Worker]:
+    """A worker on the memory broker with a fake sandbox (a test module provides `settings`)."""
+    broker = MemoryBroker(max_length=10)
+    worker = Worker(settings, broker, sandbox)
+    yield worker
+    await broker.close()

@@ -1,12 +1,11 @@
 """jobs.native_sandbox_job: files, args, stdin, per-job limits and compile settings."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fakes import FakeSandbox, ok_sandbox_result
+from fakes import FakeSandbox
 
-from runakode.brokers.memory import MemoryBroker
 from runakode.config import Settings
 from runakode.errors import PoisonJob
 from runakode.jobs import native_sandbox_job
@@ -31,19 +30,6 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
         supportedLanguages=LANGS,
         sandboxImages={name: f"{name}-img" for name in LANGS},
     )
-
-
-@pytest.fixture
-def sandbox() -> FakeSandbox:
-    return FakeSandbox(ok_sandbox_result())
-
-
-@pytest.fixture
-async def worker(settings: Settings, sandbox: FakeSandbox) -> AsyncIterator[Worker]:
-    broker = MemoryBroker(max_length=10)
-    worker = Worker(settings, broker, sandbox)
-    yield worker
-    await broker.close()
 
 
 def job(language: str = "python", source_code: str = "print(1)", **fields: Any) -> Job:

@@ -1,12 +1,11 @@
 """worker.Worker with a fake sandbox: job mapping, failures, draining."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
-from fakes import FakeSandbox, ok_sandbox_result
+from fakes import FakeSandbox
 
-from runakode.brokers.memory import MemoryBroker
 from runakode.config import Settings
 from runakode.errors import PoisonJob, SandboxError
 from runakode.jobs import native_sandbox_job
@@ -26,19 +25,6 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
         supportedLanguages=["python", "go"],
         sandboxImages={"python": "py-img", "go": "go-img"},
     )
-
-
-@pytest.fixture
-def sandbox() -> FakeSandbox:
-    return FakeSandbox(ok_sandbox_result())
-
-
-@pytest.fixture
-async def worker(settings: Settings, sandbox: FakeSandbox) -> AsyncIterator[Worker]:
-    broker = MemoryBroker(max_length=10)
-    worker = Worker(settings, broker, sandbox)
-    yield worker
-    await broker.close()
 
 
 def test_python_sandbox_job(settings: Settings, make_job: Callable[..., Job]) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from runakode.sandboxes import seccomp
+
 PY_HELLO = 'print("hello")'
 GO_HELLO = 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("hello")\n}\n'
 HELLO_OUT = "hello\n"
@@ -88,6 +90,9 @@ class Baseline:
     def _run(self, args: list[str], stdin: bytes, expect: str | None) -> Outcome:
         name = f"{self.name_prefix}{uuid.uuid4().hex[:10]}"
         cmd = ["docker", "run", "--rm", "-i", "--runtime=runsc", "--network=none"]
+        # The engine runs runsc with --oci-seccomp: Docker's default profile would break
+        # threads under gVisor, so the baseline gets the same profile as the service's sandboxes.
+        cmd += ["--security-opt", seccomp.docker_security_opt()]
         cmd += ["--name", name, "-u", "10001:10001", *args]
         started = time.perf_counter()
         try:

@@ -9,12 +9,12 @@ supervises it (the containerd shim, or the service's `runsc run` child).
 import dataclasses
 import json
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 from typing import Protocol
 
 from bench import docker
+from runakode.sandboxes.ownership import Owner
 
 # As in src/runakode/sandboxes/runsc_impl.py.
 RUNSC_STATE_DIR = Path("/run/runakode/runsc")
@@ -34,20 +34,15 @@ class Probe(Protocol):
     def remove(self, sandboxes: list[Sandbox]) -> list[str]: ...
 
 
-def start_ticks(pid: int) -> str:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[19]
-
-
 class DockerProbe:
-    def __init__(self, service_pid: int, ticks: str) -> None:
-        self.owner = f"{socket.gethostname()}/{service_pid}/{ticks}"
+    def __init__(self, owner: Owner) -> None:
+        self.owner = owner
 
     def owned(self) -> list[Sandbox]:
         return [
             Sandbox(c.id, c.state == "running")
             for c in docker.containers(f"label={docker.SANDBOX_LABEL}=1")
-            if c.owner == self.owner
+            if Owner.from_label(c.owner) == self.owner
         ]
 
     def pid(self, sandbox: Sandbox) -> int:
@@ -59,8 +54,8 @@ class DockerProbe:
 
 
 class RunscProbe:
-    def __init__(self, service_pid: int, ticks: str) -> None:
-        self.prefix = f"runakode-{service_pid}-{ticks}-"
+    def __init__(self, owner: Owner) -> None:
+        self.owner = owner
 
     def _runsc(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -81,7 +76,7 @@ class RunscProbe:
         return [
             Sandbox(str(e["id"]), e.get("status") == "running", int(e.get("pid") or 0))
             for e in entries
-            if str(e.get("id", "")).startswith(self.prefix)
+            if Owner.from_sandbox_id(str(e.get("id", ""))) == self.owner
         ]
 
     def pid(self, sandbox: Sandbox) -> int:
@@ -93,14 +88,17 @@ class RunscProbe:
             self._runsc("delete", "--force", sandbox.name)
         left = [f"runsc sandbox {s.name}" for s in sandboxes]
         if RUNSC_BUNDLE_DIR.is_dir():
-            for bundle in RUNSC_BUNDLE_DIR.glob(f"{self.prefix}*"):
-                shutil.rmtree(bundle, ignore_errors=True)
-                left.append(f"bundle {bundle}")
+            for bundle in RUNSC_BUNDLE_DIR.iterdir():
+                if Owner.from_sandbox_id(bundle.name) == self.owner:
+                    shutil.rmtree(bundle, ignore_errors=True)
+                    left.append(f"bundle {bundle}")
         return left
 
 
 def probe(backend: str, service_pid: int) -> Probe:
-    ticks = start_ticks(service_pid)
+    owner = Owner.of(service_pid)
+    if owner is None:
+        raise RuntimeError(f"the service process {service_pid} is not running")
     if backend == "runsc":
-        return RunscProbe(service_pid, ticks)
-    return DockerProbe(service_pid, ticks)
+        return RunscProbe(owner)
+    return DockerProbe(owner)

@@ -66,12 +66,14 @@ install_packages() {
 }
 
 # Prints "changed" or "unchanged"; other keys of an existing daemon.json are kept.
+# --oci-seccomp: runsc ignores a container's seccomp profile without it, and the sandboxes' own
+# profile (src/runakode/sandboxes/seccomp.py) is what refuses namespaces inside them.
 write_daemon_json() {
     python3 - "$DAEMON_JSON" "$(command -v runsc)" <<'EOF'
 import json, os, sys
 
 path, runsc = sys.argv[1], sys.argv[2]
-want = {"path": runsc, "runtimeArgs": ["--platform=ptrace", "--network=none"]}
+want = {"path": runsc, "runtimeArgs": ["--platform=ptrace", "--network=none", "--oci-seccomp"]}
 try:
     with open(path) as f:
         text = f.read()
@@ -97,7 +99,8 @@ engine_runsc() {
 }
 
 wanted_runsc() {
-    printf '{"path":"%s","runtimeArgs":["--platform=ptrace","--network=none"]}' "$(command -v runsc)"
+    printf '{"path":"%s","runtimeArgs":["--platform=ptrace","--network=none","--oci-seccomp"]}' \
+        "$(command -v runsc)"
 }
 
 test_engine_runsc() {

@@ -66,6 +66,11 @@ RLIMITS = {
 RUN_STDOUT, RUN_STDERR = b"1", b"2"
 COMPILE_STDOUT, COMPILE_STDERR = b"3", b"4"
 COMPILE_DONE, RUN_DONE, LAUNCHER_ERROR, ACCEPTED = b"C", b"R", b"X", b"A"
+# From the host, after the job, in a live session: stdin data, end of stdin, a signal.
+STDIN_DATA, STDIN_END, SIGNAL = b"i", b"e", b"s"
+MAX_CONTROL_FRAME_BYTES = 64 << 10
+# Stdin the program has not read yet; past this the host's frames wait in the pipe.
+MAX_PENDING_STDIN_BYTES = 1 << 20
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -194,10 +199,60 @@ def sample_processes(group: int, skip: int) -> tuple[float, int]:
     return ticks / CLOCK_TICKS_PER_S, pages * PAGE_KB
 
 
+class Controls:
+    """A live session's input from the host: stdin for the program, signals, and whether the
+    host is still there (its end of our stdin closes when it goes)."""
+
+    def __init__(self, stdin: bytes) -> None:
+        self.pending = bytearray(stdin)
+        self.stdin_ended = False
+        self.host_gone = False
+        self.signals: list[int] = []
+        self.unparsed = b""
+
+    def wants_input(self) -> bool:
+        return not self.host_gone and len(self.pending) < MAX_PENDING_STDIN_BYTES
+
+    def read(self) -> None:
+        try:
+            chunk = os.read(0, CHUNK_BYTES)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.host_gone = True
+            return
+        data = self.unparsed + chunk
+        while len(data) >= FRAME.size:
+            kind, size = FRAME.unpack_from(data)
+            if size > MAX_CONTROL_FRAME_BYTES:
+                # Not the host's framing (something wrote into our stdin): trust it no more.
+                self.host_gone = True
+                return
+            if len(data) < FRAME.size + size:
+                break
+            payload, data = data[FRAME.size : FRAME.size + size], data[FRAME.size + size :]
+            if kind == STDIN_DATA and not self.stdin_ended:
+                self.pending += payload
+            elif kind == STDIN_END:
+                self.stdin_ended = True
+            elif kind == SIGNAL and payload.isdigit() and 1 <= int(payload) <= 31:
+                self.signals.append(int(payload))
+        self.unparsed = data
+
+
 class Phase:
     """One process (compile or run) with its pipes pumped until it ends or a limit hits."""
 
-    def __init__(self, spec: dict, stdin: bytes, kinds: tuple[bytes, bytes], limit: int) -> None:
+    def __init__(
+        self,
+        spec: dict,
+        stdin: bytes,
+        kinds: tuple[bytes, bytes],
+        limit: int,
+        controls: Controls | None = None,
+        *,
+        live_stdin: bool = False,
+    ) -> None:
         self.argv = list(spec["argv"])
         self.timeout_s = float(spec["timeout_s"])
         self.kill_on_flood = bool(spec.get("kill_on_output_limit", True))
@@ -212,6 +267,10 @@ class Phase:
             (rlimit(name), int(value)) for name, value in spec.get("rlimits", {}).items()
         ]
         self.stdin = memoryview(stdin)
+        self.controls = controls
+        # The program's stdin is the session's (controls.pending), open until the host ends it.
+        self.live_stdin = live_stdin and controls is not None
+        self.abandoned = False
         self.kinds = kinds
         self.limit = limit
         self.sent = [0, 0]
@@ -414,9 +473,9 @@ class Phase:
         selector = selectors.DefaultSelector()
         assert proc.stdin and proc.stdout
         os.set_blocking(proc.stdin.fileno(), False)
-        if self.stdin:
+        if self.stdin and not self.live_stdin:
             selector.register(proc.stdin, selectors.EVENT_WRITE, -1)
-        else:
+        elif not self.live_stdin:
             proc.stdin.close()
         selector.register(proc.stdout, selectors.EVENT_READ, 0)
         if proc.stderr is not None:
@@ -431,11 +490,15 @@ class Phase:
             self.reap()
             if self.ended():
                 exited_at = now if exited_at is None else exited_at
-                if not selector.get_map() or now - exited_at > DRAIN_AFTER_EXIT_S:
+                if not outputs_open(selector) or now - exited_at > DRAIN_AFTER_EXIT_S:
                     break
             if now >= deadline:
                 self.timed_out = True
                 break
+            if self.controls is not None:
+                self.follow_controls(selector, proc)
+                if self.abandoned:
+                    break
             if now >= next_sample_at:
                 self.sample(now)
                 if self.cpu_killed or self.memory_exceeded:
@@ -444,13 +507,16 @@ class Phase:
                 every_s = next(every for until, every in SAMPLE_SCHEDULE if now - started < until)
                 next_sample_at = now + max(every_s, SAMPLE_COST_RATIO * cost_s)
             wait_s = min(deadline - now, next_sample_at - now, DRAIN_AFTER_EXIT_S)
-            if not selector.get_map():
+            if not outputs_open(selector):
                 # Its output is closed but it has not exited yet (usually it is exiting):
                 # nothing will wake us up, so check again soon, then less and less often.
                 wait_s = min(wait_s, idle_wait_s)
                 idle_wait_s = min(2 * idle_wait_s, DRAIN_AFTER_EXIT_S)
             for key, _ in selector.select(max(0.0, wait_s)):
-                if key.data == -1:
+                if key.data == -2:
+                    assert self.controls is not None
+                    self.controls.read()
+                elif key.data == -1:
                     self.feed_stdin(selector, proc)
                 elif not self.forward(selector, key.fileobj, key.data):
                     self.output_limit = self.truncated = True
@@ -460,6 +526,9 @@ class Phase:
 
     def feed_stdin(self, selector: selectors.BaseSelector, proc: subprocess.Popen) -> None:
         assert proc.stdin
+        if self.live_stdin:
+            self.feed_live_stdin(selector, proc)
+            return
         try:
             written = os.write(proc.stdin.fileno(), self.stdin[:CHUNK_BYTES])
         except BlockingIOError:
@@ -470,6 +539,38 @@ class Phase:
         if not self.stdin:
             selector.unregister(proc.stdin)
             proc.stdin.close()
+
+    def feed_live_stdin(self, selector: selectors.BaseSelector, proc: subprocess.Popen) -> None:
+        assert proc.stdin and self.controls is not None
+        pending = self.controls.pending
+        try:
+            written = os.write(proc.stdin.fileno(), pending[:CHUNK_BYTES])
+        except BlockingIOError:
+            return
+        except BrokenPipeError:
+            written = len(pending)
+        del pending[:written]
+
+    def follow_controls(self, selector: selectors.BaseSelector, proc: subprocess.Popen) -> None:
+        """Delivers the host's signals, and keeps the selector watching what is needed now:
+        our stdin while the host may send more, the program's stdin while input waits."""
+        controls = self.controls
+        assert controls is not None and proc.stdin
+        if controls.host_gone:
+            self.abandoned = True
+            return
+        for number in controls.signals:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                # The helper ignores the catchable ones: they reach the program and its children.
+                os.killpg(self.pid, number)
+        controls.signals.clear()
+        watch(selector, 0, selectors.EVENT_READ, -2, controls.wants_input())
+        if self.live_stdin and not proc.stdin.closed:
+            if not controls.pending and controls.stdin_ended:
+                watch(selector, proc.stdin, selectors.EVENT_WRITE, -1, False)
+                proc.stdin.close()
+            else:
+                watch(selector, proc.stdin, selectors.EVENT_WRITE, -1, bool(controls.pending))
 
     def forward(self, selector: selectors.BaseSelector, pipe, index: int) -> bool:
         chunk = os.read(pipe.fileno(), CHUNK_BYTES)
@@ -484,6 +585,22 @@ class Phase:
             return True
         self.truncated = True
         return not self.kill_on_flood
+
+
+def watch(selector: selectors.BaseSelector, pipe, events: int, data: int, wanted: bool) -> None:
+    try:
+        selector.get_key(pipe)
+        registered = True
+    except KeyError:
+        registered = False
+    if wanted and not registered:
+        selector.register(pipe, events, data)
+    elif not wanted and registered:
+        selector.unregister(pipe)
+
+
+def outputs_open(selector: selectors.BaseSelector) -> bool:
+    return any(key.data in (0, 1) for key in selector.get_map().values())
 
 
 def kill_group(pid: int) -> None:
@@ -531,22 +648,28 @@ def main() -> int:
             compile_kinds = (COMPILE_STDOUT, COMPILE_STDERR)
             compile_phase = Phase(job["compile"], b"", compile_kinds, compile_limit)
         stdin = base64.b64decode(job.get("stdin", ""))
-        run_phase = Phase(job["run"], stdin, (RUN_STDOUT, RUN_STDERR), limit)
+        controls = Controls(stdin) if job.get("interactive") else None
+        if compile_phase is not None:
+            compile_phase.controls = controls
+        run_phase = Phase(
+            job["run"], stdin, (RUN_STDOUT, RUN_STDERR), limit, controls, live_stdin=True
+        )
         write_files(job["files"])
     except (EOFError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         send(LAUNCHER_ERROR, str(exc).encode())
         return 3
     # From here on, whatever happens to the sandbox is the program's doing, not a dead sandbox.
     send(ACCEPTED, b"")
-    if compile_phase is not None:
-        report = compile_phase.run()
+    for phase, done in ((compile_phase, COMPILE_DONE), (run_phase, RUN_DONE)):
+        if phase is None:
+            continue
+        report = phase.run()
         kill_everything_else()
-        send(COMPILE_DONE, json.dumps(report).encode())
+        if phase.abandoned:
+            return 0  # the host is gone: nobody to report to
+        send(done, json.dumps(report).encode())
         if report["exit_code"] != 0 or report["timed_out"]:
             return 0
-    report = run_phase.run()
-    kill_everything_else()
-    send(RUN_DONE, json.dumps(report).encode())
     return 0
 
 

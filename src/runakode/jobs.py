@@ -14,6 +14,7 @@ Deadlines, innermost first:
    wait=true waits apiTimeout plus the submission's own worst case, then answers what it has.
 """
 
+import base64
 import uuid
 from dataclasses import dataclass
 
@@ -94,6 +95,7 @@ def build_job(
     *,
     request_id: str | None,
     merge_output: bool = False,
+    interactive: bool = False,
 ) -> Job:
     """A native request as a job; BadRequest for what depends on the operator's settings."""
     language = resolve(body.language)
@@ -116,6 +118,7 @@ def build_job(
         memory_bytes=limits.memory_mb << 20 if limits.memory_mb is not None else None,
         output_max_bytes=limits.output_max_bytes,
         merge_output=merge_output,
+        interactive=interactive,
         expected_output=body.expected_output,
         request_id=request_id,
     )
@@ -143,13 +146,15 @@ def _compile_step(
     options: tuple[str, ...] = (),
     *,
     merge_output: bool = False,
+    compile_timeout_s: float | None = None,
 ) -> CompileStep | None:
     argv = language.compile_argv(main_file, options)
     if argv is None:
         return None
+    timeout_s = settings.compile_timeout_s
     return CompileStep(
         argv=argv,
-        timeout_s=settings.compile_timeout_s,
+        timeout_s=min(compile_timeout_s, timeout_s) if compile_timeout_s else timeout_s,
         output_max_bytes=settings.compile_output_max_bytes,
         merge_output=merge_output,
     )
@@ -165,13 +170,16 @@ def native_sandbox_job(settings: Settings, job: Job, language: Language) -> Sand
         names = [check_file_name(file.name) for file in extra]
     except ValueError as exc:
         raise PoisonJob(f"unsafe file name: {exc}") from None
-    files = (
-        SandboxFile(main_file, job.source_code.encode("utf-8")),
-        *(
-            SandboxFile(name, file.content.encode("utf-8"))
-            for name, file in zip(names, extra, strict=True)
-        ),
-    )
+    try:
+        files = (
+            SandboxFile(main_file, job.source_code.encode("utf-8")),
+            *(
+                SandboxFile(name, _file_content(file))
+                for name, file in zip(names, extra, strict=True)
+            ),
+        )
+    except ValueError as exc:
+        raise PoisonJob(f"a file's content is not valid base64: {exc}") from None
     limits = resolve_native_limits(
         settings,
         Limits(
@@ -189,12 +197,22 @@ def native_sandbox_job(settings: Settings, job: Job, language: Language) -> Sand
         limits=RunLimits(
             wall_time_s=limits.timeout_s,
             output_max_bytes=limits.output_max_bytes,
+            cpu_time_s=min(job.cpu_time_s, limits.timeout_s) if job.cpu_time_s else None,
             memory_bytes=limits.memory_bytes,
         ),
         stdin=job.stdin.encode("utf-8"),
         merge_output=job.merge_output,
-        compile=_compile_step(settings, language, main_file),
+        compile=_compile_step(
+            settings, language, main_file, compile_timeout_s=job.compile_timeout_s
+        ),
+        interactive=job.interactive,
     )
+
+
+def _file_content(file: JobFile) -> bytes:
+    if file.encoding == "base64":
+        return base64.b64decode(file.content, validate=True)
+    return file.content.encode("utf-8")
 
 
 def job_result(result: SandboxResult, expected_output: str | None = None) -> JobResult:

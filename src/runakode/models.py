@@ -1,5 +1,6 @@
 import time
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -147,7 +148,9 @@ class JobFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
+    # Text, or the base64 of a binary file (Piston's base64 and hex files).
     content: str
+    encoding: Literal["utf8", "base64"] = "utf8"
 
 
 class Job(BaseModel):
@@ -164,8 +167,14 @@ class Job(BaseModel):
     timeout_s: float | None = Field(default=None, gt=0)
     memory_bytes: int | None = Field(default=None, gt=0)
     output_max_bytes: int | None = Field(default=None, gt=0)
+    # Piston's own limits: the program's CPU time and the compiler's wall time.
+    cpu_time_s: float | None = Field(default=None, gt=0)
+    compile_timeout_s: float | None = Field(default=None, gt=0)
     # stdout and stderr in one stream, in the order written, as a terminal shows them.
     merge_output: bool = False
+    # A live session: stdin comes from the client while the program runs, not from `stdin`
+    # alone (which is written first).
+    interactive: bool = False
     expected_output: str | None = None
     submitted_at: float = Field(default_factory=time.time)
     request_id: str | None = Field(default=None, max_length=128)

@@ -8,13 +8,12 @@ from runakode import metrics
 from runakode.api import HealthCheck, StoredSubmissions, create_app, create_status_app
 from runakode.brokers import Broker, create_broker
 from runakode.config import Settings
-from runakode.models import Status
+from runakode.models import Job, Status
+from runakode.sandboxes import create_backend
 from runakode.sandboxes.base import SandboxSpec
-from runakode.sandboxes.docker_api import DockerClient
-from runakode.sandboxes.docker_impl import DockerSandbox
 from runakode.sandboxes.ownership import owner_id
-from runakode.sandboxes.pool import PreparingBackend, SandboxPool
-from runakode.sandboxes.runsc_impl import RunscSandbox
+from runakode.sandboxes.pool import SandboxPool
+from runakode.streaming import Session
 from runakode.submissions.callbacks import CallbackSender
 from runakode.submissions.dispatch import Dispatcher
 from runakode.submissions.intake import Intake
@@ -33,14 +32,6 @@ def pool_targets(settings: Settings) -> dict[SandboxSpec, int]:
         )
         for name in settings.supported_languages
     }
-
-
-def sandbox_backend(settings: Settings) -> PreparingBackend:
-    images = [settings.sandbox_images[name] for name in settings.supported_languages]
-    docker = DockerClient(settings.docker_socket)
-    if settings.sandbox_backend == "runsc":
-        return RunscSandbox(images, docker)
-    return DockerSandbox(images, docker)
 
 
 class Service:
@@ -83,7 +74,7 @@ class Service:
         runner: SubmissionRunner | None = None
         if self.runs_workers:
             runner = SubmissionRunner(settings, store, self._callbacks, self._identity.id)
-            pool = SandboxPool(sandbox_backend(settings), pool_targets(settings))
+            pool = SandboxPool(create_backend(settings), pool_targets(settings))
             self.worker = Worker(settings, self.broker, pool, runner)
             await self.worker.start()
         worker = self.worker
@@ -141,4 +132,8 @@ class Service:
             lifespan,
             language_versions=self.broker.languages,
             submissions=StoredSubmissions(self._store, self._intake),
+            open_session=self.open_session,
         )
+
+    async def open_session(self, job: Job) -> Session:
+        return await self.broker.open_session(job, self.settings.api_timeout_s)

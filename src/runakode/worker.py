@@ -1,17 +1,38 @@
 import asyncio
+import codecs
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from runakode import metrics
 from runakode.brokers import Broker
 from runakode.config import Settings
-from runakode.errors import SandboxError
+from runakode.errors import PoisonJob, SandboxError
 from runakode.jobs import job_result, native_sandbox_job, served_language
 from runakode.logs import request_id_var
 from runakode.models import Job, JobResult, Status, SubmissionTicket
-from runakode.sandboxes import Sandbox, SandboxJob, SandboxResult
+from runakode.sandboxes import Sandboxes, SandboxJob, SandboxResult
+from runakode.sandboxes.base import (
+    Finished,
+    Output,
+    Phase,
+    PhaseEnded,
+    PhaseResult,
+    PhaseStarted,
+    ProgramInput,
+)
+from runakode.sandboxes.results import run_status
+from runakode.streaming import (
+    OutputChunk,
+    SessionEvent,
+    SessionFinished,
+    SessionStarted,
+    Stage,
+    StageEnded,
+    StageStarted,
+    StreamName,
+)
 from runakode.submissions.runner import SubmissionRunner
 
 log = logging.getLogger(__name__)
@@ -27,12 +48,12 @@ class Worker:
         self,
         settings: Settings,
         broker: Broker,
-        sandbox: Sandbox,
+        sandboxes: Sandboxes,
         submissions: SubmissionRunner | None = None,
     ) -> None:
         self._settings = settings
         self._broker = broker
-        self._sandbox = sandbox
+        self._sandboxes = sandboxes
         self._submissions = submissions
         self._running: set[asyncio.Task[object]] = set()
         self._idle = asyncio.Event()
@@ -46,7 +67,7 @@ class Worker:
         return len(self._running)
 
     async def start(self) -> None:
-        await self._sandbox.start()
+        await self._sandboxes.start()
         await self._read_versions()
         self._probe = asyncio.create_task(self._probe_engine())
         await self._broker.consume(self, self._settings.max_workers)
@@ -70,7 +91,7 @@ class Worker:
             self._probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._probe
-        await self._sandbox.close()
+        await self._sandboxes.close()
 
     async def health(self) -> str | None:
         return self._engine_problem
@@ -78,7 +99,7 @@ class Worker:
     async def _probe_engine(self) -> None:
         # Probed in the background so /health answers at once even when the engine hangs.
         while True:
-            problem = await self._sandbox.health()
+            problem = await self._sandboxes.health()
             if problem != self._engine_problem:
                 log.warning("sandbox engine: %s", problem or "usable again")
             self._engine_problem = problem
@@ -97,6 +118,40 @@ class Worker:
             done.ended(language.name, result.status, result.exit_code)
         return result
 
+    async def run_session(
+        self, job: Job, controls: ProgramInput
+    ) -> AsyncGenerator[SessionEvent, None]:
+        """A live run: its events as they happen, ending with SessionFinished (whose result
+        carries no output: it was all in the events)."""
+        try:
+            language = served_language(self._settings, job.language)
+            sandbox_job = native_sandbox_job(self._settings, job, language)
+        except PoisonJob as exc:
+            yield SessionFinished(result=JobResult.internal_error(exc.message))
+            return
+        version = self._versions.get(language.name)
+        async with self._tracked(job.id, job.request_id, job.submitted_at) as done:
+            yield SessionStarted(language=language.name, version=version)
+            text = _TextStreams()
+            result = SandboxResult.internal_error("the sandbox ended without a result")
+            try:
+                async with contextlib.aclosing(
+                    self._sandboxes.stream(sandbox_job, controls)
+                ) as events:
+                    async for event in events:
+                        if isinstance(event, Finished):
+                            result = event.result
+                        for session_event in text.translate(event):
+                            yield session_event
+            except SandboxError as exc:
+                log.error("sandbox engine failed: %s", exc.message, extra={"job_id": job.id})
+                result = SandboxResult.internal_error("the sandbox engine failed")
+            answer = job_result(result, job.expected_output).model_copy(
+                update={"language": language.name, "version": version}
+            )
+            done.ended(language.name, answer.status, answer.exit_code)
+            yield SessionFinished(result=_without_output(answer))
+
     async def run_submission(self, ticket: SubmissionTicket, *, redelivered: bool) -> None:
         if self._submissions is None:
             log.error(
@@ -111,7 +166,7 @@ class Worker:
     async def run_in_sandbox(self, job: SandboxJob) -> SandboxResult:
         """One run in a fresh sandbox; a failure of the service is a result, never an error."""
         try:
-            return await self._sandbox.run(job)
+            return await self._sandboxes.run(job)
         except SandboxError as exc:
             log.error("sandbox engine failed: %s", exc.message, extra={"job_id": job.job_id})
             return SandboxResult.internal_error("the sandbox engine failed; the job did not run")
@@ -170,7 +225,75 @@ class Worker:
     async def _read_versions(self) -> None:
         for name in self._settings.supported_languages:
             image = self._settings.sandbox_images[name]
-            self._versions[name] = await self._sandbox.image_version(image)
+            self._versions[name] = await self._sandboxes.image_version(image)
+
+
+def _without_output(result: JobResult) -> JobResult:
+    compiled = result.compile
+    return result.model_copy(
+        update={
+            "stdout": "",
+            "stderr": "",
+            "compile": compiled.model_copy(update={"stdout": "", "stderr": ""})
+            if compiled is not None
+            else None,
+        }
+    )
+
+
+class _TextStreams:
+    """A sandbox's events as a session's: output decoded as UTF-8 as it comes, a character
+    split over two chunks kept whole."""
+
+    def __init__(self) -> None:
+        self._decoders: dict[tuple[Phase, str], codecs.IncrementalDecoder] = {}
+
+    def translate(self, event: object) -> list[SessionEvent]:
+        if isinstance(event, PhaseStarted):
+            return [StageStarted(stage=Stage(event.phase.value))]
+        if isinstance(event, Output):
+            text = self._decoder(event.phase, event.stream.value).decode(event.data)
+            return [self._chunk(event.phase, event.stream.value, text)] if text else []
+        if isinstance(event, PhaseEnded):
+            flushed: list[SessionEvent] = []
+            for stream in ("stdout", "stderr"):
+                decoder = self._decoders.pop((event.phase, stream), None)
+                if decoder is not None and (rest := decoder.decode(b"", final=True)):
+                    flushed.append(self._chunk(event.phase, stream, rest))
+            return [*flushed, _stage_ended(event)]
+        return []
+
+    def _decoder(self, phase: Phase, stream: str) -> codecs.IncrementalDecoder:
+        key = (phase, stream)
+        if key not in self._decoders:
+            self._decoders[key] = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        return self._decoders[key]
+
+    @staticmethod
+    def _chunk(phase: Phase, stream: str, text: str) -> OutputChunk:
+        return OutputChunk(stage=Stage(phase.value), stream=StreamName(stream), data=text)
+
+
+def _stage_ended(event: PhaseEnded) -> StageEnded:
+    phase: PhaseResult = event.result
+    if event.phase == Phase.COMPILE:
+        status = Status.COMPILE_ERROR if phase.failed else Status.OK
+    else:
+        status = run_status(phase)
+    return StageEnded(
+        stage=Stage(event.phase.value),
+        status=status,
+        exit_code=None if phase.signal is not None else phase.exit_code,
+        signal=phase.signal,
+        wall_time_ms=phase.wall_time_ms,
+        cpu_time_ms=phase.cpu_time_ms,
+        memory_kb=phase.memory_kb,
+        time_limit=phase.time_limit.value if phase.time_limit is not None else None,
+        memory_exceeded=phase.memory_exceeded,
+        output_limit=StreamName(phase.flooded.value) if phase.flooded is not None else None,
+        truncated=phase.truncated,
+        message=event.note,
+    )
 
 
 class _Done:

@@ -1,3 +1,4 @@
+import asyncio
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -5,7 +6,15 @@ from pathlib import Path
 
 import pytest
 from databases import postgres_problem
-from harness import ServiceProcess, free_port, service_config, split_deployment
+from harness import (
+    QUEUE_PREFIX,
+    ServiceProcess,
+    delete_queues,
+    free_port,
+    queues_starting_with,
+    service_config,
+    split_deployment,
+)
 
 REQUIRED_IMAGES = ("python-runner", "go-runner")
 
@@ -45,6 +54,14 @@ def real_services() -> None:
     problems = [p for p in (_docker_problem(), _rabbitmq_problem(), postgres_problem()) if p]
     if problems:
         pytest.fail("integration services missing: " + "; ".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_queues_left(real_services: None) -> Iterator[None]:
+    """Every queue the tests declare starts with QUEUE_PREFIX: once the processes that use them
+    have stopped (the other session fixtures end first), delete them all."""
+    yield
+    asyncio.run(delete_queues(queues_starting_with(QUEUE_PREFIX)))
 
 
 @pytest.fixture(scope="session")

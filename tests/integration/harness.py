@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +18,12 @@ import aio_pika
 import httpx
 import yaml
 
+from runakode.sandboxes.ownership import LABEL_OWNER, LABEL_SANDBOX, Owner
+
 BIN = Path(sys.executable).parent
 RABBITMQ_URL = "amqp://guest:guest@localhost:5672/"
+# Every queue this test run declares starts with it, so the run can delete them all at its end.
+QUEUE_PREFIX = f"test_{uuid.uuid4().hex[:8]}_"
 # Each config gets a store of its own (API and workers of one config share it).
 STORES_DIR = Path(tempfile.mkdtemp(prefix="runakode-stores-"))
 START_TIMEOUT_S = 60.0
@@ -44,7 +48,7 @@ def service_config(**overrides: Any) -> dict[str, Any]:
         "shutdownGrace": "10s",
         "workerPort": free_port(),
         "rateLimit": {"requestsPerSecond": 0, "burst": 0},
-        "rabbitmq": {"url": RABBITMQ_URL, "queue": f"test_jobs_{uuid.uuid4().hex[:8]}"},
+        "rabbitmq": {"url": RABBITMQ_URL, "queue": f"{QUEUE_PREFIX}jobs_{uuid.uuid4().hex[:8]}"},
         "store": {"url": f"sqlite:///{STORES_DIR}/{uuid.uuid4().hex[:8]}.db"},
     }
     config.update(overrides)
@@ -149,7 +153,7 @@ RUNSC_ROOT = Path("/run/runakode/runsc")
 def docker_sandboxes_of(pid: int) -> list[str]:
     """Names of the Docker sandbox containers a process of this host owns, from their labels."""
     out = subprocess.run(
-        ["docker", "ps", "-a", "--filter", "label=runakode.sandbox=1", "--format", "{{json .}}"],
+        ["docker", "ps", "-a", "--filter", f"label={LABEL_SANDBOX}=1", "--format", "{{json .}}"],
         check=True,
         capture_output=True,
         text=True,
@@ -157,17 +161,22 @@ def docker_sandboxes_of(pid: int) -> list[str]:
     names = []
     for line in out.splitlines():
         row = json.loads(line)
-        owner = next(
+        label = next(
             (
                 part.split("=", 1)[1]
                 for part in row["Labels"].split(",")
-                if "runakode.owner=" in part
+                if part.startswith(f"{LABEL_OWNER}=")
             ),
             "",
         )
-        if owner.split("/")[1:2] == [str(pid)]:
+        if owned_by(Owner.from_label(label), pid):
             names.append(row["Names"])
     return names
+
+
+def owned_by(owner: Owner | None, pid: int) -> bool:
+    """Whether owner is the process pid of this host (running or not)."""
+    return owner is not None and owner.is_local and owner.pid == pid
 
 
 def runsc_sandboxes_of(pid: int) -> list[str]:
@@ -181,7 +190,7 @@ def runsc_sandboxes_of(pid: int) -> list[str]:
         text=True,
     ).stdout
     entries = json.loads(out or "null") or []
-    return [e["id"] for e in entries if str(e["id"]).startswith(f"runakode-{pid}-")]
+    return [e["id"] for e in entries if owned_by(Owner.from_sandbox_id(str(e["id"])), pid)]
 
 
 def sandboxes_of(pid: int) -> list[str]:
@@ -267,3 +276,24 @@ def split_deployment(
         yield deployment
     finally:
         deployment.stop()
+
+
+def queues_starting_with(prefix: str) -> list[str]:
+    """The RabbitMQ queues whose names start with prefix (AMQP itself cannot list queues)."""
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "name"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return [line.strip() for line in out.splitlines() if line.startswith(prefix)]
+
+
+async def delete_queues(names: Iterable[str]) -> None:
+    """Delete these queues, with any messages they hold; a missing one is no error."""
+    connection = await aio_pika.connect(RABBITMQ_URL, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        for name in names:
+            await channel.queue_delete(name)

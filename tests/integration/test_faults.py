@@ -33,6 +33,8 @@ import httpx
 import pytest
 from harness import RABBITMQ_URL, ServiceProcess, dead_letters, free_port, service_config
 
+from runakode.sandboxes.ownership import LABEL_OWNER, LABEL_SANDBOX, Owner
+
 T = TypeVar("T")
 DOCKER_SOCKET = "/var/run/docker.sock"
 ANSWERS = {200, 429, 503, 504}
@@ -239,7 +241,7 @@ def rabbitmqctl(*args: str) -> None:
 def remove_sandboxes_of(pids: set[int]) -> int:
     """Remove the sandbox containers the given processes of this host still own; how many."""
     out = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=runakode.sandbox=1"],
+        ["docker", "ps", "-aq", "--filter", f"label={LABEL_SANDBOX}=1"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -251,7 +253,7 @@ def remove_sandboxes_of(pids: set[int]) -> int:
             "docker",
             "inspect",
             "--format",
-            '{{.Id}} {{index .Config.Labels "runakode.owner"}}',
+            f'{{{{.Id}}}} {{{{index .Config.Labels "{LABEL_OWNER}"}}}}',
             *out,
         ],
         capture_output=True,
@@ -260,9 +262,9 @@ def remove_sandboxes_of(pids: set[int]) -> int:
     ).stdout
     ours = []
     for line in inspected.splitlines():
-        container_id, _, owner = line.partition(" ")
-        parts = owner.split("/")
-        if len(parts) > 1 and parts[1].isdigit() and int(parts[1]) in pids:
+        container_id, _, label = line.partition(" ")
+        owner = Owner.from_label(label)
+        if owner is not None and owner.is_local and owner.pid in pids:
             ours.append(container_id)
     if ours:
         subprocess.run(["docker", "rm", "-f", *ours], capture_output=True, timeout=120)
@@ -312,7 +314,7 @@ class Cluster:
         left = remove_sandboxes_of({s.proc.pid for s in self.processes if s.proc is not None})
         test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]
         SANDBOXES_LEFT[test] = left
-        delete_queues(self.queue, f"{self.queue}.dead")
+        delete_queues(self.queue, f"{self.queue}.dead", f"{self.queue}.languages")
 
     def all_logs(self) -> str:
         return "\n".join(service.logs() for service in self.processes)

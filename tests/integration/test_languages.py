@@ -160,6 +160,25 @@ def test_language(polyglot: ServiceProcess, language: str) -> None:
         assert hello["compile"]["exit_code"] == 0
 
 
+def test_python_threads_and_subprocesses(polyglot: ServiceProcess) -> None:
+    # Every thread and child process starts with clone(2), which the sandbox's seccomp profile
+    # filters (src/runakode/sandboxes/seccomp.py); go, java and javascript start threads anyway.
+    code = (
+        "import multiprocessing, subprocess, sys\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "with ThreadPoolExecutor(4) as pool:\n"
+        "    print(sum(pool.map(lambda n: n * n, range(10))))\n"
+        "child = [sys.executable, '-c', 'print(\"child\")']\n"
+        "print(subprocess.run(child, capture_output=True, text=True).stdout, end='')\n"
+        "print(subprocess.run('echo shell | tr a-z A-Z', shell=True, capture_output=True,\n"
+        "                     text=True).stdout, end='')\n"
+        "with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+        "    print(pool.map(abs, [-1, -2]))\n"
+    )
+    result = run(polyglot, "python", code)
+    assert (result["status"], result["stdout"]) == ("ok", "285\nchild\nSHELL\n[1, 2]\n"), result
+
+
 def test_languages_endpoint_reads_versions_from_the_images(polyglot: ServiceProcess) -> None:
     listed = httpx.get(f"{polyglot.url}/api/languages", timeout=10).json()
     assert [entry["name"] for entry in listed] == ALL

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aio_pika
 import pytest
-from harness import RABBITMQ_URL, dead_letters
+from harness import QUEUE_PREFIX, RABBITMQ_URL, dead_letters, delete_queues
 
 from runakode.brokers.rabbitmq import RabbitMQBroker
 from runakode.errors import QueueFull, ResultTimeout
@@ -55,13 +55,10 @@ def new_job(code: str = "print(1)") -> Job:
 
 @pytest.fixture
 async def queue_name() -> AsyncIterator[str]:
-    name = f"test_broker_{uuid.uuid4().hex[:8]}"
+    name = f"{QUEUE_PREFIX}broker_{uuid.uuid4().hex[:8]}"
     yield name
-    connection = await aio_pika.connect(RABBITMQ_URL)
-    async with connection:
-        channel = await connection.channel()
-        for queue in (name, f"{name}.dead"):
-            await channel.queue_delete(queue)
+    # The broker's queues: jobs, set-aside jobs, and the workers' language versions.
+    await delete_queues([name, f"{name}.dead", f"{name}.languages"])
 
 
 async def connected(queue: str, *, api: bool, max_length: int = 100) -> RabbitMQBroker:

@@ -1,12 +1,22 @@
 """Stand-ins shared by the unit tests: the broker's submit and a sandbox."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
 from runakode.models import Job, JobResult, Status
 from runakode.sandboxes import PhaseResult, SandboxJob, SandboxResult
+from runakode.sandboxes.base import (
+    Finished,
+    Output,
+    Phase,
+    PhaseEnded,
+    PhaseStarted,
+    ProgramInput,
+    SandboxEvent,
+    Stream,
+)
 
 ClientFor = Callable[..., httpx.AsyncClient]
 
@@ -54,6 +64,7 @@ class FakeSandbox:
         self.jobs: list[SandboxJob] = []
         self.gate: asyncio.Event | None = None
         self.closed = False
+        self.controls: ProgramInput | None = None
 
     async def start(self) -> None:
         return None
@@ -65,6 +76,27 @@ class FakeSandbox:
         if self.error is not None:
             raise self.error
         return self.result
+
+    async def stream(
+        self, job: SandboxJob, controls: ProgramInput | None = None
+    ) -> AsyncGenerator[SandboxEvent, None]:
+        """The result as events: its stages, their output, the end of each, then Finished."""
+        self.jobs.append(job)
+        self.controls = controls
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        for phase, result in ((Phase.COMPILE, self.result.compile), (Phase.RUN, self.result.run)):
+            if result is None:
+                continue
+            yield PhaseStarted(phase)
+            if result.stdout:
+                yield Output(phase, Stream.STDOUT, result.stdout)
+            if result.stderr:
+                yield Output(phase, Stream.STDERR, result.stderr)
+            yield PhaseEnded(phase, result, self.result.note)
+        yield Finished(self.result)
 
     async def health(self) -> str | None:
         return "docker is down" if self.closed else None

@@ -83,7 +83,10 @@ async def test_old_request_makes_the_same_job_as_before(
         "timeout_s": None,
         "memory_bytes": None,
         "output_max_bytes": None,
+        "cpu_time_s": None,
+        "compile_timeout_s": None,
         "merge_output": False,
+        "interactive": False,
         "expected_output": None,
     }
 

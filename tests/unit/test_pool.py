@@ -1,9 +1,20 @@
 import asyncio
 import itertools
+from collections.abc import AsyncGenerator
 
 from runakode.errors import SandboxUnavailable
 from runakode.models import Status
-from runakode.sandboxes.base import PhaseResult, RunLimits, SandboxJob, SandboxResult, SandboxSpec
+from runakode.sandboxes.base import (
+    Finished,
+    PhaseResult,
+    ProgramInput,
+    RunLimits,
+    SandboxEvent,
+    SandboxHandle,
+    SandboxJob,
+    SandboxResult,
+    SandboxSpec,
+)
 from runakode.sandboxes.pool import SandboxPool
 
 SPEC = SandboxSpec("python-runner", 256 << 20, 1.0)
@@ -40,23 +51,28 @@ class FakeBackend:
     async def start(self) -> None:
         return None
 
-    async def prepare(self, spec: SandboxSpec) -> str:
+    async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
         assert spec == SPEC
         sandbox_id = next(self.ids)
         self.prepared.append(sandbox_id)
-        return sandbox_id
+        return SandboxHandle(sandbox_id, spec)
 
-    async def execute(self, sandbox_id: str, job: SandboxJob) -> SandboxResult:
-        if sandbox_id in self.dead:
+    async def execute(
+        self, handle: SandboxHandle, job: SandboxJob, controls: ProgramInput | None
+    ) -> AsyncGenerator[SandboxEvent, None]:
+        if handle.id in self.dead:
             raise SandboxUnavailable("dead")
-        self.executed.append(sandbox_id)
+        self.executed.append(handle.id)
         run = PhaseResult(
-            stdout=sandbox_id.encode(), stderr=b"", exit_code=0, signal=None, wall_time_ms=1
+            stdout=handle.id.encode(), stderr=b"", exit_code=0, signal=None, wall_time_ms=1
         )
-        return SandboxResult(Status.OK, None, run)
+        yield Finished(SandboxResult(Status.OK, None, run))
 
-    async def discard(self, sandbox_id: str) -> None:
-        self.discarded.append(sandbox_id)
+    async def discard(self, handle: SandboxHandle) -> None:
+        self.discarded.append(handle.id)
+
+    async def remove_orphans(self) -> int:
+        return 0
 
     async def health(self) -> str | None:
         return None

@@ -11,6 +11,7 @@
  * much. This process is tiny: what its child reports is the program's own.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,12 @@ int main(int argc, char **argv) {
         execvp(argv[2], argv + 2);
         fprintf(stderr, "cannot start %s: %s\n", argv[2], strerror(errno));
         _exit(127);
+    }
+    /* A live session's signals go to the program's process group, which this process leads:
+     * it ignores them (the child has its own dispositions already), so it lives to report. */
+    for (int sig = 1; sig < 32; sig++) {
+        if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP && sig != SIGCONT)
+            signal(sig, SIG_IGN);
     }
     /* Not dumpable: the program, a process of the same user, cannot ptrace this one to
      * write its own figures into the report. */

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runakode.api.auth import ApiKeys
 from runakode.api.judge0 import Judge0Error, judge0_routes
+from runakode.api.live import OpenSession, live_routes
 from runakode.api.middleware import (
     Authentication,
     RequestContext,
@@ -25,7 +26,8 @@ from runakode.api.native import (
     no_versions,
 )
 from runakode.api.openapi import install_openapi
-from runakode.api.routes import is_native
+from runakode.api.piston import piston_routes
+from runakode.api.routes import is_native, is_piston
 from runakode.api.status import HealthCheck, status_routes
 from runakode.config import Settings
 from runakode.errors import BadRequest, RunakodeError
@@ -35,6 +37,7 @@ from runakode.submissions.intake import Intake
 from runakode.submissions.store import SubmissionStore
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
 VERSION = "0.2.0"
 
 
@@ -53,6 +56,7 @@ def create_app(
     lifespan: Lifespan | None = None,
     language_versions: LanguageVersions | None = None,
     submissions: StoredSubmissions | None = None,
+    open_session: OpenSession | None = None,
 ) -> FastAPI:
     """The whole HTTP API: our own routes, and Judge0's when there is a submission store."""
     app = FastAPI(title="runakode", version=VERSION, lifespan=lifespan)
@@ -61,6 +65,9 @@ def create_app(
     app.include_router(native_routes(settings, submit, language_versions or no_versions))
     if submissions is not None:
         app.include_router(judge0_routes(settings, submissions.intake, submissions.store, keys))
+    if open_session is not None:
+        app.include_router(live_routes(settings, open_session))
+        app.include_router(piston_routes(settings, open_session, language_versions or no_versions))
     limiter = (
         TokenBucketLimiter(settings.rate_limit.requests_per_second, settings.rate_limit.burst)
         if settings.rate_limit.enabled
@@ -86,24 +93,33 @@ def create_app(
 
 def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RunakodeError)
-    async def _service_error(_: Request, exc: RunakodeError) -> JSONResponse:
-        return error_response(exc)
+    async def _service_error(request: Request, exc: RunakodeError) -> JSONResponse:
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(Judge0Error)
     async def _judge0_error(_: Request, exc: Judge0Error) -> Response:
         return exc.response()
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(BadRequest(describe_invalid(exc)))
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(BadRequest(describe_invalid(exc)), request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if is_piston(request.url.path):
+            return JSONResponse({"message": exc.detail}, exc.status_code, headers=exc.headers)
         if is_native(request.url.path):
             return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
         # Judge0's clients see Rails' form, always as JSON.
         body = {"status": exc.status_code, "error": exc.detail}
         return JSONResponse(body, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Starlette's own answer, except that Piston's clients need a JSON body to read.
+        if is_piston(request.url.path):
+            return JSONResponse({"message": "internal server error"}, 500)
+        return PlainTextResponse("Internal Server Error", 500)
 
 
 def create_status_app(

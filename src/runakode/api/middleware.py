@@ -7,7 +7,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runakode import metrics
 from runakode.api.auth import ApiKeys, presented_key
-from runakode.api.routes import CREATING_WORK, OPEN_PATHS, is_native, max_body_bytes
+from runakode.api.routes import (
+    CREATING_WORK,
+    LIVE_PATHS,
+    OPEN_PATHS,
+    is_native,
+    is_piston,
+    max_body_bytes,
+)
 from runakode.errors import PayloadTooLarge, RateLimited, RunakodeError
 from runakode.logs import request_id_from, request_id_var
 from runakode.ratelimit import TokenBucketLimiter, retry_after_header
@@ -15,8 +22,10 @@ from runakode.ratelimit import TokenBucketLimiter, retry_after_header
 log = logging.getLogger(__name__)
 
 
-def error_response(error: RunakodeError) -> JSONResponse:
-    return JSONResponse({"error": error.message}, error.status_code, headers=error.headers)
+def error_response(error: RunakodeError, path: str = "") -> JSONResponse:
+    """Our error body; Piston's clients only recognise `{"message": ...}`."""
+    key = "message" if is_piston(path) else "error"
+    return JSONResponse({key: error.message}, error.status_code, headers=error.headers)
 
 
 class RequestContext:
@@ -90,13 +99,21 @@ class Authentication:
         self._keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._keys.enabled or scope["path"] in OPEN_PATHS:
+        if (
+            scope["type"] not in ("http", "websocket")
+            or not self._keys.enabled
+            or scope["path"] in OPEN_PATHS
+        ):
             await self._app(scope, receive, send)
             return
+        # Browsers cannot set a WebSocket's headers: the key may come as X-Auth-Token=.
         query = scope.get("query_string", b"").decode("latin-1")
         key = presented_key(Headers(scope=scope), query)
         if not self._keys.authenticates(key):
-            await _unauthorized(scope["path"])(scope, receive, send)
+            if scope["type"] == "websocket":
+                await refuse_websocket(receive, send, "a valid API key is required")
+            else:
+                await _unauthorized(scope["path"])(scope, receive, send)
             return
         # The rate limit counts per key when keys are on.
         scope.setdefault("state", {})["client_key"] = f"key:{key}"
@@ -104,9 +121,10 @@ class Authentication:
 
 
 def _unauthorized(path: str) -> Response:
-    if is_native(path):
+    if is_native(path) or is_piston(path):
         message = "a valid API key is required (X-Auth-Token or Authorization: Bearer)"
-        return JSONResponse({"error": message}, 401, headers={"WWW-Authenticate": "Bearer"})
+        key = "message" if is_piston(path) else "error"
+        return JSONResponse({key: message}, 401, headers={"WWW-Authenticate": "Bearer"})
     return Response(status_code=401)
 
 
@@ -119,20 +137,32 @@ class RequestGate:
         self._limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limited = scope["type"] == "websocket" and scope["path"] in LIVE_PATHS and self._limiter
+        if limited and self._limiter and self._limiter.acquire(_client_key(scope)) > 0:
+            await refuse_websocket(receive, send, "rate limit exceeded")
+            return
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
         if self._limiter is not None and (scope["method"], scope["path"]) in CREATING_WORK:
             wait_s = self._limiter.acquire(_client_key(scope))
             if wait_s > 0:
-                await error_response(RateLimited(retry_after_header(wait_s)))(scope, receive, send)
+                limited = RateLimited(retry_after_header(wait_s))
+                await error_response(limited, scope["path"])(scope, receive, send)
                 return
         try:
             body = await _read_body(scope, receive, max_body_bytes(scope["path"]))
         except PayloadTooLarge as exc:
-            await error_response(exc)(scope, receive, send)
+            await error_response(exc, scope["path"])(scope, receive, send)
             return
         await self._app(scope, _replay(body, receive), send)
+
+
+async def refuse_websocket(receive: Receive, send: Send, reason: str) -> None:
+    """Refuse a WebSocket before accepting it: the client sees HTTP 403."""
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await send({"type": "websocket.close", "code": 1008, "reason": reason})
 
 
 def _client_key(scope: Scope) -> str:

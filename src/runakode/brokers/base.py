@@ -1,7 +1,12 @@
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Protocol
 
 from runakode.models import Job, JobResult, SubmissionTicket
+from runakode.sandboxes.base import ProgramInput
+from runakode.streaming import Session, SessionEvent
+
+# How long a live session's pending events may pile up unread before it is ended.
+SESSION_EVENTS_BUFFER = 1024
 
 SubmissionFinished = Callable[[str], None]
 
@@ -14,6 +19,11 @@ class JobHandlers(Protocol):
 
     async def run_submission(self, ticket: SubmissionTicket, *, redelivered: bool) -> None:
         """Run a stored submission; `redelivered`: a holder before us lost its connection."""
+        ...
+
+    def run_session(self, job: Job, controls: ProgramInput) -> AsyncGenerator[SessionEvent, None]:
+        """A live run's events, ending with SessionFinished; never raises for the program's
+        or the sandbox's sake (a failure is a SessionFinished with an internal error)."""
         ...
 
 
@@ -33,6 +43,12 @@ class Broker(Protocol):
 
     async def submit(self, job: Job, timeout_s: float) -> JobResult:
         """Queue the job and wait for its result: BrokerUnavailable at once, ResultTimeout late."""
+        ...
+
+    async def open_session(self, job: Job, start_timeout_s: float) -> Session:
+        """Queue a live run (BrokerUnavailable or QueueFull at once); its events raise
+        ResultTimeout when no worker starts it within start_timeout_s, or when its worker
+        stops answering."""
         ...
 
     async def dispatch(self, tickets: Sequence[SubmissionTicket], *, notify: bool) -> None:

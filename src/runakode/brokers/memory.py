@@ -2,12 +2,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runakode import metrics
 from runakode.brokers.base import JobHandlers, SubmissionFinished
+from runakode.brokers.sessions import QueuedSession
 from runakode.errors import PoisonJob, QueueFull, ResultTimeout
 from runakode.models import Job, JobResult, SubmissionTicket
+from runakode.sandboxes.base import ProgramInput, program_input
+from runakode.streaming import SessionControl, SessionFinished, program_control
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +27,24 @@ class _TicketEntry:
     notify: bool
 
 
+@dataclass
+class _SessionEntry:
+    job: Job
+    session: QueuedSession
+    controls: ProgramInput = field(default_factory=program_input)
+    task: "asyncio.Task[None] | None" = None
+
+
+_Entry = _JobEntry | _TicketEntry | _SessionEntry
+
+
 class MemoryBroker:
     """An in-process queue for the single-process mode: no services needed."""
 
     durable = False
 
     def __init__(self, max_length: int) -> None:
-        self._queue: asyncio.Queue[_JobEntry | _TicketEntry] = asyncio.Queue(maxsize=max_length)
+        self._queue: asyncio.Queue[_Entry] = asyncio.Queue(maxsize=max_length)
         self._dispatcher: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._versions: dict[str, str | None] = {}
@@ -69,6 +83,26 @@ class MemoryBroker:
             # A job whose client gave up is skipped by the workers, like an expired message.
             future.cancel()
 
+    async def open_session(self, job: Job, start_timeout_s: float) -> QueuedSession:
+        entry: _SessionEntry
+
+        async def send_control(control: SessionControl) -> None:
+            if (item := program_control(control)) is not None:
+                # Waits while the program has not read what came before: backpressure.
+                await entry.controls.put(item)
+
+        async def cancel() -> None:
+            if entry.task is not None:
+                entry.task.cancel()
+
+        session = QueuedSession(start_timeout_s, send_control, cancel)
+        entry = _SessionEntry(job, session)
+        try:
+            self._queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            raise QueueFull("the job queue is full, try again later") from None
+        return session
+
     async def dispatch(self, tickets: Sequence[SubmissionTicket], *, notify: bool) -> None:
         for ticket in tickets:
             try:
@@ -98,16 +132,19 @@ class MemoryBroker:
             if isinstance(entry, _JobEntry) and entry.future.done():
                 slots.release()
                 continue
+            if isinstance(entry, _SessionEntry) and entry.session.closed:
+                slots.release()
+                continue
             task = asyncio.create_task(self._handle(handlers, entry, slots))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _handle(
-        self, handlers: JobHandlers, entry: _JobEntry | _TicketEntry, slots: asyncio.Semaphore
-    ) -> None:
+    async def _handle(self, handlers: JobHandlers, entry: _Entry, slots: asyncio.Semaphore) -> None:
         try:
             if isinstance(entry, _JobEntry):
                 await _run_job(handlers, entry)
+            elif isinstance(entry, _SessionEntry):
+                await _run_session(handlers, entry)
             else:
                 await self._run_submission(handlers, entry)
         finally:
@@ -138,3 +175,25 @@ async def _run_job(handlers: JobHandlers, entry: _JobEntry) -> None:
         raise
     if not future.done():
         future.set_result(result)
+
+
+async def _run_session(handlers: JobHandlers, entry: _SessionEntry) -> None:
+    # Its own task, so that closing the session cancels the run and nothing else.
+    entry.task = asyncio.create_task(_pump_session(handlers, entry))
+    try:
+        await asyncio.wait([entry.task])
+    except asyncio.CancelledError:
+        # Stopping past the grace period.
+        entry.task.cancel()
+        entry.session.deliver(
+            SessionFinished(result=JobResult.internal_error("the service stopped mid-run"))
+        )
+        await asyncio.wait([entry.task])
+        raise
+
+
+async def _pump_session(handlers: JobHandlers, entry: _SessionEntry) -> None:
+    async with contextlib.aclosing(handlers.run_session(entry.job, entry.controls)) as events:
+        async for event in events:
+            # Waits while the client reads slower than the program writes: backpressure.
+            await entry.session.put(event)

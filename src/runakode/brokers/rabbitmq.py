@@ -13,20 +13,34 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustChannel,
     AbstractRobustConnection,
+    FieldValue,
 )
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, PublishError
 from pydantic import ValidationError
 
 from runakode import metrics
 from runakode.brokers.base import JobHandlers, SubmissionFinished
+from runakode.brokers.sessions import KEEPALIVE_INTERVAL_S, QueuedSession
 from runakode.errors import (
     BrokerUnavailable,
     PoisonJob,
     QueueFull,
     ResultTimeout,
+    RunakodeError,
     StoreUnavailable,
 )
 from runakode.models import Job, JobResult, SubmissionTicket
+from runakode.sandboxes.base import ProgramInput, program_input
+from runakode.streaming import (
+    SESSION_CONTROL,
+    SESSION_EVENT,
+    KeepAlive,
+    SessionControl,
+    SessionEvent,
+    SessionFinished,
+    SessionStarted,
+    program_control,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +57,29 @@ SUBMISSION_TYPE = "submission"
 SUBMISSION_FINISHED_TYPE = "submission-finished"
 # How long a worker waits before handing back a submission it could not claim (store down).
 STORE_RETRY_S = 2.0
+# A live session: the job on the job queue, its events on the API's reply queue, and the
+# client's stdin and signals on the running worker's own control queue (named in the header
+# of its first event). One queue per process, none per session or per chunk.
+SESSION_TYPE = "session"
+SESSION_EVENT_TYPE = "session-event"
+SESSION_CONTROL_TYPE = "session-control"
+CONTROL_QUEUE_HEADER = "x-control-queue"
+
+
+class UndeliverableResult(RunakodeError):
+    """The process that asked for a job's result is gone (its reply queue with it)."""
+
+
+class _WorkerSession:
+    """A live session this worker runs: the program's input, and the task to cancel."""
+
+    def __init__(self) -> None:
+        self.controls: ProgramInput = program_input()
+        self.task: asyncio.Task[None] | None = None
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
 
 class RabbitMQBroker:
@@ -71,6 +108,11 @@ class RabbitMQBroker:
         self._consume_request: tuple[JobHandlers, int] | None = None
         self._serving_api = False
         self._on_finished: SubmissionFinished | None = None
+        # API side: sessions by id. Worker side: the sessions it runs, and its control queue.
+        self._sessions: dict[str, QueuedSession] = {}
+        self._running_sessions: dict[str, _WorkerSession] = {}
+        self._control_queue_name = f"runakode.controls.{uuid.uuid4().hex}"
+        self._control_queue: AbstractQueue | None = None
 
     async def connect(self) -> None:
         """Connect now if the broker answers; otherwise keep trying in the background."""
@@ -160,6 +202,9 @@ class RabbitMQBroker:
         await self._reply_queue.consume(self._on_reply, no_ack=True)
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        if message.type == SESSION_EVENT_TYPE:
+            self._on_session_event(message)
+            return
         if message.type == SUBMISSION_FINISHED_TYPE:
             if self._on_finished is not None and message.correlation_id:
                 self._on_finished(message.correlation_id)
@@ -185,6 +230,92 @@ class RabbitMQBroker:
             raise ResultTimeout(f"no result within {timeout_s:g} s") from None
         finally:
             self._pending.pop(job.id, None)
+
+    def _on_session_event(self, message: AbstractIncomingMessage) -> None:
+        session = self._sessions.get(message.correlation_id or "")
+        if session is None:
+            return  # closed here already: its worker was told to stop
+        try:
+            event = SESSION_EVENT.validate_json(message.body)
+        except ValidationError:
+            session.fail("a worker sent a malformed event")
+            return
+        if isinstance(event, SessionStarted):
+            control_queue = (message.headers or {}).get(CONTROL_QUEUE_HEADER)
+            if isinstance(control_queue, str):
+                session.control_route = control_queue
+        session.deliver(event)
+
+    async def open_session(self, job: Job, start_timeout_s: float) -> QueuedSession:
+        if self._channel is None or self._reply_queue is None or self.health() is not None:
+            raise BrokerUnavailable(self.health() or "broker not ready")
+        channel = self._channel
+        # Controls sent before the worker named its queue wait here (bounded by the caller).
+        early: list[SessionControl] = []
+
+        async def send_control(control: SessionControl) -> None:
+            queue = session.control_route
+            if queue is None:
+                early.append(control)
+                return
+            for pending in [*early, control]:
+                await self._send_control(channel, queue, job.id, pending)
+            early.clear()
+
+        async def cancel() -> None:
+            queue = session.control_route
+            if queue is not None:
+                cancel_control = SESSION_CONTROL.validate_python({"type": "cancel"})
+                with contextlib.suppress(BrokerUnavailable):
+                    await self._send_control(channel, queue, job.id, cancel_control)
+
+        session = QueuedSession(
+            start_timeout_s,
+            send_control,
+            cancel,
+            on_close=lambda: self._forget_session(job.id),
+        )
+        self._sessions[job.id] = session
+        message = aio_pika.Message(
+            body=job.model_dump_json().encode(),
+            content_type="application/json",
+            type=SESSION_TYPE,
+            correlation_id=job.id,
+            message_id=job.id,
+            reply_to=self._reply_queue_name,
+            # Nobody waits for a session no worker took in time: it must not start.
+            expiration=start_timeout_s,
+        )
+        try:
+            await self._publish(channel, message)
+        except BaseException:
+            self._sessions.pop(job.id, None)
+            raise
+        return session
+
+    def _forget_session(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+
+    async def _send_control(
+        self, channel: AbstractRobustChannel, queue: str, session_id: str, control: SessionControl
+    ) -> None:
+        message = aio_pika.Message(
+            body=control.model_dump_json().encode(),
+            content_type="application/json",
+            type=SESSION_CONTROL_TYPE,
+            correlation_id=session_id,
+        )
+        try:
+            await asyncio.wait_for(
+                channel.default_exchange.publish(message, routing_key=queue), PUBLISH_TIMEOUT_S
+            )
+        except (PublishError, DeliveryError):
+            # The worker's control queue is gone with the worker: its keep-alives stop too.
+            return
+        except (TimeoutError, *CONNECTION_EXCEPTIONS) as exc:
+            raise BrokerUnavailable(
+                f"broker did not take the input: {type(exc).__name__}"
+            ) from None
 
     async def _publish_job(self, job: Job, timeout_s: float) -> None:
         assert self._channel is not None and self._reply_queue is not None
@@ -270,10 +401,17 @@ class RabbitMQBroker:
     async def _start_consumer(self, handlers: JobHandlers, concurrency: int) -> None:
         assert self._channel is not None and self._job_queue is not None
         await self._channel.set_qos(prefetch_count=concurrency)
+        if self._control_queue is None:
+            self._control_queue = await self._channel.declare_queue(
+                self._control_queue_name, exclusive=True, auto_delete=True
+            )
+            await self._control_queue.consume(self._on_control, no_ack=True)
 
         async def on_job(message: AbstractIncomingMessage) -> None:
             if message.type == SUBMISSION_TYPE:
                 await self._handle_submission(message, handlers)
+            elif message.type == SESSION_TYPE:
+                await self._handle_session(message, handlers)
             elif message.type in (None, "", JOB_TYPE):
                 await self._handle_job(message, handlers)
             else:
@@ -291,20 +429,126 @@ class RabbitMQBroker:
                 await self._job_queue.cancel(consumer_tag)
 
     async def _handle_job(self, message: AbstractIncomingMessage, handlers: JobHandlers) -> None:
+        """Decode, run, deliver: each step fails in its own way."""
         try:
-            if not message.reply_to or not message.correlation_id:
-                raise PoisonJob("job without a reply address")
-            job = _parse_job(message.body)
-            result = await handlers.run_job(job)
-            await self._reply(message, result)
+            job = _decode_job(message)
         except PoisonJob as exc:
             log.warning("set aside a poison job: %s", exc.message)
             await _settle(message.reject(requeue=False))
             return
+        try:
+            result = await handlers.run_job(job)
+        except PoisonJob as exc:
+            # As in the in-process broker: the client gets the reason now, not a time-out.
+            result = JobResult.internal_error(exc.message)
+        try:
+            await self._reply(message, result)
+        except UndeliverableResult as exc:
+            log.warning("dropped a result: %s", exc.message, extra={"job_id": job.id})
         except (TimeoutError, *CONNECTION_EXCEPTIONS) as exc:
-            log.warning("lost the broker mid-job, it will be delivered again: %r", exc)
+            log.warning("lost the broker before replying, the job will run again: %r", exc)
             return
         await _settle(message.ack())
+
+    async def _handle_session(
+        self, message: AbstractIncomingMessage, handlers: JobHandlers
+    ) -> None:
+        """A live run: its events to the API as they come; it holds a prefetch slot until it
+        ends. Never run twice: a redelivered session (its first worker died) is answered with
+        an error, since the client's input went to the dead one."""
+        try:
+            job = _decode_job(message)
+        except PoisonJob as exc:
+            log.warning("set aside a poison session: %s", exc.message)
+            await _settle(message.reject(requeue=False))
+            return
+        assert message.reply_to is not None
+        reply_to, session_id = message.reply_to, job.id
+        if message.redelivered:
+            lost = JobResult.internal_error("the worker running this session stopped")
+            with contextlib.suppress(UndeliverableResult, TimeoutError, *CONNECTION_EXCEPTIONS):
+                await self._send_event(reply_to, session_id, SessionFinished(result=lost))
+            await _settle(message.ack())
+            return
+        running = self._running_sessions[session_id] = _WorkerSession()
+        running.task = asyncio.create_task(self._pump_session(handlers, job, running, reply_to))
+        try:
+            await asyncio.wait([running.task])
+        finally:
+            self._running_sessions.pop(session_id, None)
+            running.cancel()
+        await _settle(message.ack())
+
+    async def _pump_session(
+        self, handlers: JobHandlers, job: Job, running: _WorkerSession, reply_to: str
+    ) -> None:
+        last_sent = time.monotonic()
+
+        async def keep_alive() -> None:
+            while True:
+                await asyncio.sleep(KEEPALIVE_INTERVAL_S)
+                if time.monotonic() - last_sent >= KEEPALIVE_INTERVAL_S:
+                    await self._send_event(reply_to, job.id, KeepAlive())
+
+        keeper = asyncio.create_task(keep_alive())
+        try:
+            async with contextlib.aclosing(handlers.run_session(job, running.controls)) as events:
+                async for event in events:
+                    await self._send_event(reply_to, job.id, event)
+                    last_sent = time.monotonic()
+        except UndeliverableResult:
+            log.info("a live session's client is gone; ending its run", extra={"job_id": job.id})
+        except (TimeoutError, *CONNECTION_EXCEPTIONS) as exc:
+            log.warning("lost the broker mid-session, ending its run: %r", exc)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await keeper
+
+    async def _send_event(self, reply_to: str, session_id: str, event: SessionEvent) -> None:
+        assert self._channel is not None
+        headers: dict[str, FieldValue] | None = (
+            {CONTROL_QUEUE_HEADER: self._control_queue_name}
+            if isinstance(event, SessionStarted)
+            else None
+        )
+        message = aio_pika.Message(
+            body=event.model_dump_json().encode(),
+            content_type="application/json",
+            type=SESSION_EVENT_TYPE,
+            correlation_id=session_id,
+            headers=headers,
+        )
+        try:
+            await asyncio.wait_for(
+                self._channel.default_exchange.publish(
+                    message, routing_key=reply_to, mandatory=True
+                ),
+                PUBLISH_TIMEOUT_S,
+            )
+        except (PublishError, DeliveryError):
+            raise UndeliverableResult(f"reply queue {reply_to!r} is gone") from None
+
+    async def _on_control(self, message: AbstractIncomingMessage) -> None:
+        running = self._running_sessions.get(message.correlation_id or "")
+        if running is None:
+            return  # the session has ended
+        try:
+            control = SESSION_CONTROL.validate_json(message.body)
+        except ValidationError:
+            log.warning("discarded a malformed session control")
+            return
+        item = program_control(control)
+        if item is None:
+            running.cancel()
+            return
+        try:
+            running.controls.put_nowait(item)
+        except asyncio.QueueFull:
+            # Over RabbitMQ the client cannot be made to wait: a client that sends far more
+            # stdin than its program reads ends its session.
+            log.warning("a live session's input overflowed; ending its run")
+            running.cancel()
 
     async def _handle_submission(
         self, message: AbstractIncomingMessage, handlers: JobHandlers
@@ -353,13 +597,15 @@ class RabbitMQBroker:
                 self._channel.default_exchange.publish(reply, routing_key=message.reply_to),
                 PUBLISH_TIMEOUT_S,
             )
-        except PublishError:
-            raise PoisonJob(f"reply queue {message.reply_to!r} does not exist") from None
+        except (PublishError, DeliveryError):
+            raise UndeliverableResult(f"reply queue {message.reply_to!r} is gone") from None
 
 
-def _parse_job(body: bytes) -> Job:
+def _decode_job(message: AbstractIncomingMessage) -> Job:
+    if not message.reply_to or not message.correlation_id:
+        raise PoisonJob("job without a reply address")
     try:
-        return Job.model_validate_json(body)
+        return Job.model_validate_json(message.body)
     except ValidationError as exc:
         raise PoisonJob(f"malformed job: {exc.error_count()} problem(s)") from None
 

@@ -1,3 +1,5 @@
+import asyncio
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -66,6 +68,8 @@ class SandboxJob:
     # stdout and stderr in one stream, in the order written, as a terminal shows them.
     merge_output: bool
     compile: CompileStep | None
+    # Stdin stays open while the program runs, fed by ProgramInput (`stdin` is written first).
+    interactive: bool = False
 
     @property
     def deadline_s(self) -> float:
@@ -77,6 +81,16 @@ class SandboxJob:
 class TimeLimit(StrEnum):
     WALL = "wall"
     CPU = "cpu"
+
+
+class Phase(StrEnum):
+    COMPILE = "compile"
+    RUN = "run"
+
+
+class Stream(StrEnum):
+    STDOUT = "stdout"
+    STDERR = "stderr"
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,8 @@ class PhaseResult:
     memory_exceeded: bool = False
     output_limit: bool = False
     truncated: bool = False
+    # The stream that went over the output cap, when output_limit.
+    flooded: Stream | None = None
 
     @property
     def failed(self) -> bool:
@@ -116,12 +132,97 @@ class SandboxResult:
         return cls(Status.INTERNAL_ERROR, None, None, note)
 
 
-class Sandbox(Protocol):
-    async def start(self) -> None:
-        """Check the engine is usable and remove sandboxes an earlier run of this worker left."""
+@dataclass(frozen=True)
+class PhaseStarted:
+    phase: Phase
 
-    async def run(self, job: SandboxJob) -> SandboxResult:
-        """Run one job in a fresh sandbox; a misbehaving program is a result, not an error."""
+
+@dataclass(frozen=True)
+class Output:
+    """A chunk the program wrote (within its output cap), in the order it was written."""
+
+    phase: Phase
+    stream: Stream
+    data: bytes
+
+
+@dataclass(frozen=True)
+class PhaseEnded:
+    phase: Phase
+    result: PhaseResult
+    # The service's own word on an abnormal end.
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Always the last event: the whole job."""
+
+    result: SandboxResult
+
+
+SandboxEvent = PhaseStarted | Output | PhaseEnded | Finished
+
+
+@dataclass(frozen=True)
+class WriteStdin:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CloseStdin:
+    pass
+
+
+@dataclass(frozen=True)
+class Signal:
+    number: int
+
+
+ProgramControl = WriteStdin | CloseStdin | Signal
+# What a live session's client sends the running program; bounded, so a client that types
+# faster than the program reads waits instead of filling the worker's memory.
+ProgramInput = asyncio.Queue[ProgramControl]
+PROGRAM_INPUT_ITEMS = 64
+
+
+def program_input() -> ProgramInput:
+    return asyncio.Queue(maxsize=PROGRAM_INPUT_ITEMS)
+
+
+@dataclass(frozen=True)
+class SandboxHandle:
+    """A booted sandbox whose launcher waits for its one job."""
+
+    id: str
+    spec: SandboxSpec
+
+
+class SandboxBackend(Protocol):
+    """What the pool drives: an engine that boots gVisor sandboxes, one job each."""
+
+    async def start(self) -> None:
+        """Check the engine is usable (SandboxError if not) and remove what dead workers left."""
+
+    async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
+        """Boot a sandbox that waits for its job; SandboxError if it does not boot."""
+        ...
+
+    def execute(
+        self, handle: SandboxHandle, job: SandboxJob, controls: ProgramInput | None
+    ) -> AsyncGenerator[SandboxEvent, None]:
+        """Hand the job over and stream what it does, ending with Finished. Raises
+        SandboxUnavailable (before any event) when the sandbox died before taking the job,
+        SandboxError when the engine fails; a misbehaving program is a result, never an error.
+        The sandbox is spent afterwards, whatever happened."""
+        ...
+
+    async def discard(self, handle: SandboxHandle) -> None:
+        """Kill and remove the sandbox; never raises (a failure is logged, then swept)."""
+
+    async def remove_orphans(self) -> int:
+        """Remove the sandboxes of this host's dead workers; how many went."""
+        ...
 
     async def health(self) -> str | None:
         """None when usable, otherwise a short reason."""
@@ -131,3 +232,26 @@ class Sandbox(Protocol):
 
     async def close(self) -> None:
         """Remove every sandbox this process started."""
+
+
+class Sandboxes(Protocol):
+    """What the worker uses: the pool, which boots sandboxes ahead and serves one job each."""
+
+    async def start(self) -> None: ...
+
+    def stream(
+        self, job: SandboxJob, controls: ProgramInput | None = None
+    ) -> AsyncGenerator[SandboxEvent, None]:
+        """The job's events in a fresh sandbox, ending with Finished; SandboxError if the
+        engine fails."""
+        ...
+
+    async def run(self, job: SandboxJob) -> SandboxResult:
+        """The job's result: its stream, consumed."""
+        ...
+
+    async def health(self) -> str | None: ...
+
+    async def image_version(self, image: str) -> str | None: ...
+
+    async def close(self) -> None: ...

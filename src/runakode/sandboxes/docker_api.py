@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from runakode.errors import SandboxError
+from runakode.sandboxes.ownership import LABEL_OWNER, LABEL_SANDBOX, owner_id
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 STREAM_HEADER = struct.Struct(">BxxxI")
@@ -28,9 +29,15 @@ class AttachedStream:
         self._writer = writer
 
     async def send(self, data: bytes) -> None:
+        """ConnectionError once the container or the engine closed the connection."""
+        if self._writer.is_closing():
+            raise ConnectionResetError("the attach connection is closed")
         self._writer.write(data)
         await self._writer.drain()
-        if self._writer.can_write_eof():
+
+    def end_input(self) -> None:
+        """Close the container's stdin (attached with StdinOnce), keep reading its output."""
+        if not self._writer.is_closing() and self._writer.can_write_eof():
             self._writer.write_eof()
 
     async def frames(self) -> AsyncIterator[tuple[int, bytes]]:
@@ -45,6 +52,13 @@ class AttachedStream:
 
     def close(self) -> None:
         self._writer.close()
+
+
+def _never_started(image: str) -> dict[str, Any]:
+    # Labelled as the sandboxes are: if this process dies before removing the container, the
+    # orphan sweep of a later process on this host removes it.
+    labels = {LABEL_SANDBOX: "1", LABEL_OWNER: owner_id()}
+    return {"Image": image, "Cmd": ["true"], "Labels": labels}
 
 
 class DockerClient:
@@ -115,7 +129,7 @@ class DockerClient:
     async def read_image_file(self, image: str, path: str, max_bytes: int = 4096) -> str:
         """One small text file of an image, read from a container that is never started."""
         container_id = await self.create_container(
-            f"runakode-read-{secrets.token_hex(4)}", {"Image": image, "Cmd": ["true"]}
+            f"runakode-read-{secrets.token_hex(4)}", _never_started(image)
         )
         try:
             response = await self._http.get(
@@ -137,11 +151,11 @@ class DockerClient:
     async def export_image(self, image: str, destination: Path) -> None:
         """Unpack an image's file system into destination (created atomically, root-owned)."""
         container_id = await self.create_container(
-            f"runakode-export-{secrets.token_hex(4)}", {"Image": image, "Cmd": ["true"]}
+            f"runakode-export-{secrets.token_hex(4)}", _never_started(image)
         )
         partial = destination.with_name(f"{destination.name}.partial-{secrets.token_hex(4)}")
-        partial.mkdir(parents=True, mode=0o755)
         try:
+            partial.mkdir(parents=True, mode=0o755)
             tar = await asyncio.create_subprocess_exec(
                 "tar",
                 "-x",

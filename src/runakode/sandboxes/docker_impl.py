@@ -1,29 +1,27 @@
 import asyncio
 import logging
 import secrets
-import time
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
-from runakode.errors import SandboxError, SandboxUnavailable
-from runakode.sandboxes import hardening
+from runakode.errors import SandboxError
+from runakode.sandboxes import hardening, seccomp
 from runakode.sandboxes.base import (
     MAX_VERSION_CHARS,
     VERSION_FILE,
+    ProgramInput,
+    SandboxEvent,
+    SandboxHandle,
     SandboxJob,
-    SandboxResult,
     SandboxSpec,
 )
-from runakode.sandboxes.docker_api import STDOUT, DockerClient
-from runakode.sandboxes.launcher_protocol import LauncherOutput, encode_job, new_token
-from runakode.sandboxes.ownership import owner_id, owner_is_alive
-from runakode.sandboxes.results import abnormal_result, finished_result
+from runakode.sandboxes.docker_api import STDOUT, AttachedStream, DockerClient
+from runakode.sandboxes.ownership import LABEL_OWNER, LABEL_SANDBOX, owner_id, owner_is_alive
+from runakode.sandboxes.session import Ending, launcher_session
 
 log = logging.getLogger(__name__)
 
 RUNTIME = "runsc"
-LABEL_SANDBOX = "runakode.sandbox"
-LABEL_OWNER = "runakode.owner"
 
 
 def container_config(spec: SandboxSpec, labels: dict[str, str]) -> dict[str, Any]:
@@ -65,7 +63,9 @@ def container_config(spec: SandboxSpec, labels: dict[str, str]) -> dict[str, Any
             "ShmSize": hardening.SHM_BYTES,
             # No capability, and no way to gain one through setuid binaries.
             "CapDrop": ["ALL"],
-            "SecurityOpt": ["no-new-privileges"],
+            # Our seccomp profile (no namespaces of the program's own) replaces Docker's
+            # default one, which breaks thread creation under runsc --oci-seccomp.
+            "SecurityOpt": ["no-new-privileges", seccomp.docker_security_opt()],
             # Output travels over attach only; nothing the program prints is written to host disk.
             "LogConfig": {"Type": "none"},
             # No host path is mounted: the code arrives on stdin, so nothing links back to the host.
@@ -75,14 +75,18 @@ def container_config(spec: SandboxSpec, labels: dict[str, str]) -> dict[str, Any
     }
 
 
-class DockerSandbox:
-    """One fresh gVisor container per job through the Docker Engine API."""
+class DockerBackend:
+    """One fresh gVisor container per job through the Docker Engine API.
+
+    Each sandbox is attached from its boot on: the attach connection is the launcher's stdin,
+    so when this process dies an idle sandbox sees its stdin close and ends by itself.
+    """
 
     def __init__(self, images: Iterable[str], docker: DockerClient) -> None:
         self._docker = docker
         self._images = sorted(set(images))
         self._owner = owner_id()
-        self._live: set[str] = set()
+        self._live: dict[str, AttachedStream] = {}
 
     async def start(self) -> None:
         await self._docker.ping(timeout_s=5.0)
@@ -95,7 +99,6 @@ class DockerSandbox:
         await self.remove_orphans()
 
     async def remove_orphans(self) -> int:
-        """Remove sandboxes left by an earlier process of this host that has died."""
         containers = await self._docker.list_containers([f"{LABEL_SANDBOX}=1"])
         orphans = [
             c["Id"]
@@ -124,72 +127,75 @@ class DockerSandbox:
 
     async def close(self) -> None:
         for container_id in list(self._live):
-            await self.discard(container_id)
+            await self._remove(container_id)
         await self._docker.close()
 
-    async def run(self, job: SandboxJob) -> SandboxResult:
-        prepared = await self.prepare(job.spec)
-        try:
-            return await self.execute(prepared, job)
-        finally:
-            await asyncio.shield(self.discard(prepared))
-
-    async def prepare(self, spec: SandboxSpec) -> str:
-        """Boot a sandbox whose launcher waits for a job; returns its container id."""
+    async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
         labels = {LABEL_SANDBOX: "1", LABEL_OWNER: self._owner}
         name = f"runakode-{secrets.token_hex(8)}"
         container_id = await self._docker.create_container(name, container_config(spec, labels))
-        self._live.add(container_id)
         try:
+            self._live[container_id] = await self._docker.attach(container_id)
             await self._docker.start(container_id)
         except BaseException:
-            await asyncio.shield(self.discard(container_id))
+            await asyncio.shield(self._remove(container_id))
             raise
-        return container_id
+        return SandboxHandle(container_id, spec)
 
-    async def discard(self, container_id: str) -> None:
+    async def discard(self, handle: SandboxHandle) -> None:
+        await self._remove(handle.id)
+
+    async def _remove(self, container_id: str) -> None:
+        stream = self._live.pop(container_id, None)
+        if stream is not None:
+            stream.close()
         try:
             await self._docker.remove(container_id)
         except SandboxError as exc:
+            # Its owner label lets the next sweep remove it.
             log.warning("could not remove sandbox %s: %s", container_id[:12], exc.message)
-            return
-        self._live.discard(container_id)
 
-    async def execute(self, container_id: str, job: SandboxJob) -> SandboxResult:
-        """Hand the job to a prepared sandbox and collect the result; the sandbox is spent."""
-        token = new_token()
-        output = LauncherOutput.for_job(job, token)
-        # The sandbox's own stderr: counted, never logged, since the program can write to it.
-        stray_stderr_bytes = 0
-        stream = await self._docker.attach(container_id)
-        started = time.monotonic()
-        host_timeout = False
+    async def execute(
+        self, handle: SandboxHandle, job: SandboxJob, controls: ProgramInput | None
+    ) -> AsyncGenerator[SandboxEvent, None]:
+        stream = self._live.get(handle.id)
+        if stream is None:
+            raise SandboxError(f"sandbox {handle.id[:12]} is not one of this worker's")
+        transport = _AttachTransport(stream)
+
+        async def post_mortem(killed: bool) -> Ending:
+            if killed:
+                await self._docker.kill(handle.id)
+            await self._docker.wait(handle.id, timeout_s=hardening.EXIT_WAIT_S)
+            state = (await self._docker.inspect(handle.id)).get("State") or {}
+            if transport.stray_stderr_bytes:
+                log.warning(
+                    "sandbox ended early", extra={"stderr_bytes": transport.stray_stderr_bytes}
+                )
+            return Ending(int(state.get("ExitCode") or 0), bool(state.get("OOMKilled")))
+
         try:
-            await stream.send(encode_job(job, token))
-            deadline_s = job.deadline_s + hardening.BOOT_ALLOWANCE_S
-            async with asyncio.timeout(deadline_s):
-                async for stream_id, payload in stream.frames():
-                    if stream_id == STDOUT:
-                        output.feed(payload)
-                    else:
-                        stray_stderr_bytes += len(payload)
-                    if output.finished:
-                        break
-        except TimeoutError:
-            host_timeout = True
+            async for event in launcher_session(transport, job, controls, post_mortem):
+                yield event
         finally:
             stream.close()
-        elapsed_ms = int((time.monotonic() - started) * 1000)
-        if output.finished:
-            return finished_result(output)
-        if stray_stderr_bytes:
-            log.warning("sandbox ended early", extra={"stderr_bytes": stray_stderr_bytes})
-        if not output.accepted and not host_timeout:
-            raise SandboxUnavailable("the sandbox ended before it took the job")
-        if host_timeout:
-            await self._docker.kill(container_id)
-        await self._docker.wait(container_id, timeout_s=hardening.EXIT_WAIT_S)
-        state = (await self._docker.inspect(container_id)).get("State") or {}
-        oom_killed = bool(state.get("OOMKilled"))
-        exit_code = int(state.get("ExitCode") or 0)
-        return abnormal_result(output, oom_killed, exit_code, host_timeout, elapsed_ms)
+
+
+class _AttachTransport:
+    def __init__(self, stream: AttachedStream) -> None:
+        self._stream = stream
+        # The sandbox's own stderr: counted, never logged, since the program can write to it.
+        self.stray_stderr_bytes = 0
+
+    async def send(self, data: bytes) -> None:
+        await self._stream.send(data)
+
+    async def end_input(self) -> None:
+        self._stream.end_input()
+
+    async def receive(self) -> AsyncGenerator[bytes, None]:
+        async for stream_id, payload in self._stream.frames():
+            if stream_id == STDOUT:
+                yield payload
+            else:
+                self.stray_stderr_bytes += len(payload)

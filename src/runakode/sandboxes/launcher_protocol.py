@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runakode.sandboxes import hardening
-from runakode.sandboxes.base import SandboxJob, TimeLimit
+from runakode.sandboxes.base import (
+    CloseStdin,
+    ProgramControl,
+    SandboxJob,
+    Signal,
+    TimeLimit,
+    WriteStdin,
+)
 
 HEADER = struct.Struct(">I")
 FRAME = struct.Struct(">cI")
@@ -19,6 +26,10 @@ MAX_REPORT_BYTES = 4096
 RUN_STDOUT, RUN_STDERR = b"1", b"2"
 COMPILE_STDOUT, COMPILE_STDERR = b"3", b"4"
 COMPILE_DONE, RUN_DONE, LAUNCHER_ERROR, ACCEPTED = b"C", b"R", b"X", b"A"
+# Host to launcher, after the job, in a live session: stdin data, end of stdin, a signal.
+STDIN_DATA, STDIN_END, SIGNAL = b"i", b"e", b"s"
+# The launcher's stdin frames carry no token: only the host writes there.
+MAX_STDIN_FRAME_BYTES = 64 << 10
 
 
 TOKEN_BYTES = 16
@@ -85,6 +96,7 @@ def encode_job(job: SandboxJob, token: bytes) -> bytes:
         ],
         "run": _run_phase(job),
         "stdin": base64.b64encode(job.stdin).decode("ascii"),
+        "interactive": job.interactive,
         "output_max_bytes": job.limits.output_max_bytes,
     }
     if job.compile is not None:
@@ -97,6 +109,22 @@ def encode_job(job: SandboxJob, token: bytes) -> bytes:
         }
     body = json.dumps(header).encode("utf-8")
     return HEADER.pack(len(body)) + body
+
+
+def encode_control(control: ProgramControl) -> bytes:
+    """One frame for the launcher's stdin in a live session (long stdin split in several)."""
+    match control:
+        case WriteStdin(data=data):
+            return b"".join(
+                FRAME.pack(STDIN_DATA, len(part)) + part
+                for start in range(0, len(data), MAX_STDIN_FRAME_BYTES)
+                if (part := data[start : start + MAX_STDIN_FRAME_BYTES])
+            )
+        case CloseStdin():
+            return FRAME.pack(STDIN_END, 0)
+        case Signal(number=number):
+            payload = str(number).encode("ascii")
+            return FRAME.pack(SIGNAL, len(payload)) + payload
 
 
 def _int(value: object) -> int:
@@ -166,12 +194,18 @@ class CappedBuffer:
     data: bytearray = field(default_factory=bytearray)
     truncated: bool = False
 
-    def add(self, chunk: bytes) -> None:
+    def add(self, chunk: bytes) -> bytes:
+        """Keeps what fits; returns it."""
         room = self.limit - len(self.data)
         if len(chunk) > room:
             self.truncated = True
-        if room > 0:
-            self.data += chunk[:room]
+        kept = chunk[: max(0, room)]
+        self.data += kept
+        return kept
+
+    @property
+    def full(self) -> bool:
+        return len(self.data) >= self.limit
 
     def __bytes__(self) -> bytes:
         return bytes(self.data)
@@ -215,33 +249,37 @@ class LauncherOutput:
         )
         return self.run_report is not None or failed_compile or self.launcher_error is not None
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> list[tuple[bytes, bytes]]:
+        """The frames `data` completes, as (kind, payload); an output frame's payload is the
+        part kept within its stream's cap."""
+        frames: list[tuple[bytes, bytes]] = []
         if self.malformed:
-            return
+            return frames
         self._pending += data
         while len(self._pending) >= self._frame_size:
             if self._pending[: len(self._token)] != self._token:
                 self.malformed = True
-                self._pending.clear()
-                return
+                break
             kind, size = FRAME.unpack_from(self._pending, len(self._token))
             if size > MAX_FRAME_BYTES:
                 self.malformed = True
-                self._pending.clear()
-                return
+                break
             if len(self._pending) < self._frame_size + size:
-                return
+                break
             payload = bytes(self._pending[self._frame_size : self._frame_size + size])
             del self._pending[: self._frame_size + size]
-            self._accept(kind, payload)
+            kept = self._accept(kind, payload)
             if self.malformed:
-                self._pending.clear()
-                return
+                break
+            frames.append((kind, kept))
+        if self.malformed:
+            self._pending.clear()
+        return frames
 
-    def _accept(self, kind: bytes, payload: bytes) -> None:
+    def _accept(self, kind: bytes, payload: bytes) -> bytes:
         if buffer := self._buffers.get(kind):
-            buffer.add(payload)
-        elif kind == COMPILE_DONE and self.compile_report is None:
+            return buffer.add(payload)
+        if kind == COMPILE_DONE and self.compile_report is None:
             self.compile_report = PhaseReport.parse(payload)
         elif kind == RUN_DONE and self.run_report is None:
             self.run_report = PhaseReport.parse(payload)
@@ -251,3 +289,4 @@ class LauncherOutput:
             self.launcher_error = payload[:MAX_REPORT_BYTES].decode("utf-8", errors="replace")
         else:
             self.malformed = True
+        return b""

@@ -3,10 +3,19 @@ import contextlib
 import logging
 import os
 from collections import deque
-from typing import Protocol
+from collections.abc import AsyncGenerator
 
 from runakode.errors import SandboxError, SandboxUnavailable
-from runakode.sandboxes.base import SandboxJob, SandboxResult, SandboxSpec
+from runakode.sandboxes.base import (
+    Finished,
+    ProgramInput,
+    SandboxBackend,
+    SandboxEvent,
+    SandboxHandle,
+    SandboxJob,
+    SandboxResult,
+    SandboxSpec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -15,16 +24,9 @@ REFILL_RETRY_S = 2.0
 MIN_AVAILABLE_BYTES = 1 << 30
 # Boots at once: each is CPU-bound, so more than the host's cores only adds contention.
 PARALLEL_BOOTS = max(1, min(4, os.cpu_count() or 1))
-
-
-class PreparingBackend(Protocol):
-    async def start(self) -> None: ...
-    async def prepare(self, spec: SandboxSpec) -> str: ...
-    async def execute(self, sandbox_id: str, job: SandboxJob) -> SandboxResult: ...
-    async def discard(self, sandbox_id: str) -> None: ...
-    async def health(self) -> str | None: ...
-    async def image_version(self, image: str) -> str | None: ...
-    async def close(self) -> None: ...
+# How often the sandboxes of this host's dead workers are looked for (a worker killed with
+# SIGKILL cannot remove its own): while any worker of the host lives, within a minute.
+SWEEP_INTERVAL_S = 30.0
 
 
 def available_memory_bytes() -> int:
@@ -45,12 +47,21 @@ class SandboxPool:
     sandbox of its kind boots one itself, exactly as without a pool.
     """
 
-    def __init__(self, backend: PreparingBackend, targets: dict[SandboxSpec, int]) -> None:
+    def __init__(
+        self,
+        backend: SandboxBackend,
+        targets: dict[SandboxSpec, int],
+        sweep_interval_s: float = SWEEP_INTERVAL_S,
+    ) -> None:
         self._backend = backend
         self._targets = {spec: size for spec, size in targets.items() if size > 0}
-        self._idle: dict[SandboxSpec, deque[str]] = {spec: deque() for spec in self._targets}
+        self._idle: dict[SandboxSpec, deque[SandboxHandle]] = {
+            spec: deque() for spec in self._targets
+        }
         self._wanted = asyncio.Event()
         self._refiller: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._sweep_interval_s = sweep_interval_s
         self._discards: set[asyncio.Task[None]] = set()
         self._closing = False
 
@@ -61,6 +72,7 @@ class SandboxPool:
         await self._backend.start()
         if self._targets:
             self._refiller = asyncio.create_task(self._refill_forever())
+        self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def health(self) -> str | None:
         return await self._backend.health()
@@ -70,10 +82,11 @@ class SandboxPool:
 
     async def close(self) -> None:
         self._closing = True
-        if self._refiller is not None:
-            self._refiller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refiller
+        for task in (self._refiller, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await asyncio.gather(*self._discards, return_exceptions=True)
         for idle in self._idle.values():
             while idle:
@@ -81,24 +94,52 @@ class SandboxPool:
         await self._backend.close()
 
     async def run(self, job: SandboxJob) -> SandboxResult:
+        async with contextlib.aclosing(self.stream(job)) as events:
+            async for event in events:
+                if isinstance(event, Finished):
+                    return event.result
+        raise SandboxError("a sandbox's events ended without a result")
+
+    async def stream(
+        self, job: SandboxJob, controls: ProgramInput | None = None
+    ) -> AsyncGenerator[SandboxEvent, None]:
         idle = self._idle.get(job.spec)
         if idle:
-            sandbox_id = idle.popleft()
+            handle = idle.popleft()
             self._wanted.set()
+            # SandboxUnavailable comes before any event: the job can go to a fresh sandbox.
             try:
-                return await self._execute(sandbox_id, job)
+                async with contextlib.aclosing(self._execute(handle, job, controls)) as events:
+                    async for event in events:
+                        yield event
+                return
             except SandboxUnavailable:
                 log.warning("an idle sandbox had died; booting a fresh one for the job")
-        return await self._execute(await self._backend.prepare(job.spec), job)
+        handle = await self._backend.prepare(job.spec)
+        async with contextlib.aclosing(self._execute(handle, job, controls)) as events:
+            async for event in events:
+                yield event
 
-    async def _execute(self, sandbox_id: str, job: SandboxJob) -> SandboxResult:
+    async def _execute(
+        self, handle: SandboxHandle, job: SandboxJob, controls: ProgramInput | None
+    ) -> AsyncGenerator[SandboxEvent, None]:
         try:
-            return await self._backend.execute(sandbox_id, job)
+            async with contextlib.aclosing(self._backend.execute(handle, job, controls)) as events:
+                async for event in events:
+                    yield event
         finally:
             # Removal is off the request path too; close() waits for the stragglers.
-            task = asyncio.create_task(self._backend.discard(sandbox_id))
+            task = asyncio.create_task(self._backend.discard(handle))
             self._discards.add(task)
             task.add_done_callback(self._discards.discard)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval_s)
+            try:
+                await self._backend.remove_orphans()
+            except SandboxError as exc:
+                log.warning("could not sweep sandboxes of dead workers: %s", exc.message)
 
     async def _refill_forever(self) -> None:
         while not self._closing:

@@ -1,5 +1,5 @@
 from runakode.models import Status
-from runakode.sandboxes.base import PhaseResult, SandboxResult, TimeLimit
+from runakode.sandboxes.base import PhaseResult, SandboxResult, Stream, TimeLimit
 from runakode.sandboxes.launcher_protocol import CappedBuffer, LauncherOutput, PhaseReport
 
 
@@ -16,10 +16,19 @@ def _phase(report: PhaseReport, stdout: CappedBuffer, stderr: CappedBuffer) -> P
         memory_exceeded=report.memory_exceeded,
         output_limit=report.output_limit,
         truncated=report.truncated or stdout.truncated or stderr.truncated,
+        flooded=_flooded(report, stdout),
     )
 
 
-def _run_status(run: PhaseResult) -> Status:
+def _flooded(report: PhaseReport, stdout: CappedBuffer) -> Stream | None:
+    # The launcher stops a stream at its cap and the host keeps exactly as much: the full one
+    # is the one that flooded (merged output all goes to stdout).
+    if not report.output_limit:
+        return None
+    return Stream.STDOUT if stdout.full else Stream.STDERR
+
+
+def run_status(run: PhaseResult) -> Status:
     if run.time_limit is not None:
         return Status.TIMEOUT
     if run.memory_exceeded:
@@ -29,25 +38,31 @@ def _run_status(run: PhaseResult) -> Status:
     return Status.OK if run.exit_code == 0 else Status.RUNTIME_ERROR
 
 
-def _compiled(output: LauncherOutput) -> PhaseResult | None:
+def compile_result(output: LauncherOutput) -> PhaseResult | None:
     report = output.compile_report
     if report is None:
         return None
     return _phase(report, output.compile_stdout, output.compile_stderr)
 
 
+def run_result(output: LauncherOutput) -> PhaseResult | None:
+    report = output.run_report
+    if report is None:
+        return None
+    return _phase(report, output.stdout, output.stderr)
+
+
 def finished_result(output: LauncherOutput) -> SandboxResult:
     """The result of a job whose launcher reported to the end."""
     if output.launcher_error is not None:
         return SandboxResult.internal_error(f"sandbox launcher failed: {output.launcher_error}")
-    compiled = _compiled(output)
-    report = output.run_report
-    if report is None:
+    compiled = compile_result(output)
+    run = run_result(output)
+    if run is None:
         # Compiling failed, so the program never ran.
         assert compiled is not None
         return SandboxResult(Status.COMPILE_ERROR, compiled, None)
-    run = _phase(report, output.stdout, output.stderr)
-    return SandboxResult(_run_status(run), compiled, run)
+    return SandboxResult(run_status(run), compiled, run)
 
 
 def abnormal_result(
@@ -74,4 +89,4 @@ def abnormal_result(
         memory_exceeded=oom_killed,
         truncated=output.stdout.truncated or output.stderr.truncated,
     )
-    return SandboxResult(status, _compiled(output), run, note)
+    return SandboxResult(status, compile_result(output), run, note)

@@ -5,25 +5,25 @@ import logging
 import os
 import secrets
 import shutil
-import time
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runakode.errors import SandboxError, SandboxUnavailable
-from runakode.sandboxes import cgroups, hardening
+from runakode.errors import SandboxError
+from runakode.sandboxes import cgroups, hardening, seccomp
 from runakode.sandboxes.base import (
     MAX_VERSION_CHARS,
     VERSION_FILE,
+    ProgramInput,
+    SandboxEvent,
+    SandboxHandle,
     SandboxJob,
-    SandboxResult,
     SandboxSpec,
 )
 from runakode.sandboxes.docker_api import DockerClient
-from runakode.sandboxes.launcher_protocol import LauncherOutput, encode_job, new_token
 from runakode.sandboxes.ownership import local_owner, local_owner_is_alive
-from runakode.sandboxes.results import abnormal_result, finished_result
+from runakode.sandboxes.session import Ending, launcher_session
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,13 @@ def oci_config(spec: SandboxSpec, rootfs: Path, env: list[str], cgroup: str) -> 
             },
             # Created with these limits by cgroups.create(); runsc only joins it.
             "cgroupsPath": f"/{cgroups.PARENT}/{cgroup}",
+            # runsc ignores it unless started with --oci-seccomp, as prepare() does.
+            "seccomp": seccomp.oci_seccomp(),
         },
     }
 
 
-class RunscSandbox:
+class RunscBackend:
     """Drives gVisor's runsc directly from OCI bundles: no daemon between us and the sandbox.
 
     Costs less CPU per sandbox than going through dockerd and containerd. Docker is used only
@@ -200,16 +202,9 @@ class RunscSandbox:
 
     async def close(self) -> None:
         for sandbox_id in list(self._live):
-            await self.discard(sandbox_id)
+            await self._remove(sandbox_id)
 
-    async def run(self, job: SandboxJob) -> SandboxResult:
-        sandbox_id = await self.prepare(job.spec)
-        try:
-            return await self.execute(sandbox_id, job)
-        finally:
-            await asyncio.shield(self.discard(sandbox_id))
-
-    async def prepare(self, spec: SandboxSpec) -> str:
+    async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
         # The id carries its owner, so a later process can tell an orphan from a live sandbox.
         sandbox_id = f"runakode-{self._owner}-{secrets.token_hex(6)}"
         bundle = BUNDLE_DIR / sandbox_id
@@ -222,6 +217,7 @@ class RunscSandbox:
             "--root",
             str(STATE_DIR),
             "--platform=ptrace",
+            "--oci-seccomp",
             "--network=none",
             "run",
             "--bundle",
@@ -241,12 +237,16 @@ class RunscSandbox:
             )
         except (TimeoutError, asyncio.IncompleteReadError):
             ready = b""
+        handle = SandboxHandle(sandbox_id, spec)
         if ready != READY:
-            await self.discard(sandbox_id)
+            await self.discard(handle)
             raise SandboxError("a sandbox did not boot")
-        return sandbox_id
+        return handle
 
-    async def discard(self, sandbox_id: str) -> None:
+    async def discard(self, handle: SandboxHandle) -> None:
+        await self._remove(handle.id)
+
+    async def _remove(self, sandbox_id: str) -> None:
         sandbox = self._live.pop(sandbox_id, None)
         if sandbox is not None:
             await self._stop(sandbox)
@@ -269,33 +269,41 @@ class RunscSandbox:
         await cgroups.remove(sandbox_id)
         shutil.rmtree(BUNDLE_DIR / sandbox_id, ignore_errors=True)
 
-    async def execute(self, sandbox_id: str, job: SandboxJob) -> SandboxResult:
-        sandbox = self._live[sandbox_id]
-        process = sandbox.process
+    async def execute(
+        self, handle: SandboxHandle, job: SandboxJob, controls: ProgramInput | None
+    ) -> AsyncGenerator[SandboxEvent, None]:
+        sandbox = self._live.get(handle.id)
+        if sandbox is None:
+            raise SandboxError(f"sandbox {handle.id} is not one of this worker's")
+        cgroups.give_job_priority(handle.id)
+
+        async def post_mortem(killed: bool) -> Ending:
+            # Killed or not, the sandbox is stopped: its launcher no longer answers.
+            await self._stop(sandbox)
+            exit_code = sandbox.process.returncode or 137
+            return Ending(exit_code, cgroups.oom_killed(handle.id))
+
+        async for event in launcher_session(
+            _PipeTransport(sandbox.process), job, controls, post_mortem
+        ):
+            yield event
+
+
+class _PipeTransport:
+    """The launcher's stdin and stdout, as the pipes of `runsc run`."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdin is not None and process.stdout is not None
-        cgroups.give_job_priority(sandbox_id)
-        token = new_token()
-        output = LauncherOutput.for_job(job, token)
-        started = time.monotonic()
-        host_timeout = False
-        try:
-            process.stdin.write(encode_job(job, token))
-            await process.stdin.drain()
-            process.stdin.close()
-            deadline_s = job.deadline_s + hardening.BOOT_ALLOWANCE_S
-            async with asyncio.timeout(deadline_s):
-                while not output.finished and (chunk := await process.stdout.read(READ_BYTES)):
-                    output.feed(chunk)
-        except TimeoutError:
-            host_timeout = True
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        elapsed_ms = int((time.monotonic() - started) * 1000)
-        if output.finished:
-            return finished_result(output)
-        if not output.accepted and not host_timeout:
-            raise SandboxUnavailable("the sandbox ended before it took the job")
-        await self._stop(sandbox)
-        exit_code = process.returncode or 137
-        oom_killed = cgroups.oom_killed(sandbox_id)
-        return abnormal_result(output, oom_killed, exit_code, host_timeout, elapsed_ms)
+        self._stdin = process.stdin
+        self._stdout = process.stdout
+
+    async def send(self, data: bytes) -> None:
+        self._stdin.write(data)
+        await self._stdin.drain()
+
+    async def end_input(self) -> None:
+        self._stdin.close()
+
+    async def receive(self) -> AsyncGenerator[bytes, None]:
+        while chunk := await self._stdout.read(READ_BYTES):
+            yield chunk

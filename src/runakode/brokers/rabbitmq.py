@@ -250,17 +250,11 @@ class RabbitMQBroker:
         if self._channel is None or self._reply_queue is None or self.health() is not None:
             raise BrokerUnavailable(self.health() or "broker not ready")
         channel = self._channel
-        # Controls sent before the worker named its queue wait here (bounded by the caller).
-        early: list[SessionControl] = []
 
         async def send_control(control: SessionControl) -> None:
-            queue = session.control_route
-            if queue is None:
-                early.append(control)
-                return
-            for pending in [*early, control]:
-                await self._send_control(channel, queue, job.id, pending)
-            early.clear()
+            # Only called once the session has started, so its worker has named the queue.
+            if session.control_route is not None:
+                await self._send_control(channel, session.control_route, job.id, control)
 
         async def cancel() -> None:
             queue = session.control_route

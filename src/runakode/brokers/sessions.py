@@ -39,6 +39,8 @@ class QueuedSession:
         self._cancel = cancel
         self._on_close = on_close
         self.started = False
+        # Set when a worker has taken the session (before its reader sees it).
+        self._taken = asyncio.Event()
         self.finished = False
         self.closed = False
         # Where the transport sends controls, once the worker has said (RabbitMQ).
@@ -48,6 +50,8 @@ class QueuedSession:
         """From the transport. A client that reads nothing while its program floods ends it."""
         if self.finished or self.closed:
             return
+        if isinstance(event, SessionStarted):
+            self._taken.set()
         try:
             self._events.put_nowait(event)
         except asyncio.QueueFull:
@@ -56,6 +60,8 @@ class QueuedSession:
     async def put(self, event: SessionEvent) -> None:
         """From a transport in this process: waits for room instead of failing."""
         if not (self.finished or self.closed):
+            if isinstance(event, SessionStarted):
+                self._taken.set()
             await self._events.put(event)
 
     def fail(self, message: str) -> None:
@@ -80,12 +86,15 @@ class QueuedSession:
             yield event
 
     async def send(self, control: SessionControl) -> None:
-        if self.closed or self.finished:
-            return
+        """Controls wait until a worker has taken the session (the transport then knows where
+        they go), and leave in the order they were sent."""
         if isinstance(control, Cancel):
             await self.close()
             return
-        await self._send_control(control)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._taken.wait(), self._start_timeout_s)
+        if self._taken.is_set() and not (self.closed or self.finished):
+            await self._send_control(control)
 
     async def close(self) -> None:
         if self.closed:

@@ -5,6 +5,7 @@ before any test here starts it; it must never be started as PID 1 on the host.
 """
 
 import ast
+import dataclasses
 import json
 import os
 import subprocess
@@ -17,8 +18,13 @@ from typing import Any
 import pytest
 
 from runakode.sandboxes import CompileStep, RunLimits, SandboxFile, SandboxJob, SandboxSpec
-from runakode.sandboxes.base import TimeLimit
-from runakode.sandboxes.launcher_protocol import LauncherOutput, PhaseReport, encode_job
+from runakode.sandboxes.base import CloseStdin, Signal, TimeLimit, WriteStdin
+from runakode.sandboxes.launcher_protocol import (
+    LauncherOutput,
+    PhaseReport,
+    encode_control,
+    encode_job,
+)
 
 TOKEN = bytes(range(16))
 
@@ -539,3 +545,129 @@ def test_an_unknown_rlimit_is_a_launcher_error(tmp_path: Path) -> None:
     assert output.launcher_error == "unknown rlimit 'NOFILE'"
     assert not output.accepted
     assert not (tmp_path / "main.py").exists()
+
+
+# --- live sessions: stdin from the host while the program runs, signals ----------------------
+
+
+class LiveLauncher:
+    """The launcher with a live job: the host's frames written while the program runs."""
+
+    def __init__(self, cwd: Path, job: SandboxJob) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(LAUNCHER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=cwd,
+            env=LAUNCHER_ENV,
+        )
+        self.output = LauncherOutput(TOKEN, 8 << 20, 8 << 20)
+        self.write(encode_job(job, TOKEN))
+
+    def write(self, data: bytes) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    def control(self, control: WriteStdin | CloseStdin | Signal) -> None:
+        self.write(encode_control(control))
+
+    def read_until(self, text: str, timeout_s: float = 10.0) -> None:
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout_s
+        while text not in self.output.stdout.text():
+            assert time.monotonic() < deadline, self.output.stdout.text()
+            chunk = os.read(self.process.stdout.fileno(), 65536)
+            assert chunk, "the launcher ended first"
+            self.output.feed(chunk)
+
+    def finish(self, timeout_s: float = 20.0) -> PhaseReport:
+        """Read to the report; the host's end stays open meanwhile (closing it means gone)."""
+        assert self.process.stdout is not None and self.process.stdin is not None
+        deadline = time.monotonic() + timeout_s
+        while not self.output.finished:
+            assert time.monotonic() < deadline, "no report in time"
+            chunk = os.read(self.process.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            self.output.feed(chunk)
+        self.process.stdin.close()
+        self.process.wait(timeout=5)
+        assert self.output.run_report is not None, self.output.launcher_error
+        return self.output.run_report
+
+
+def live_job(source: str, **options: Any) -> SandboxJob:
+    return dataclasses.replace(python_job(source, **options), interactive=True)
+
+
+def test_live_stdin_arrives_while_the_program_runs(tmp_path: Path) -> None:
+    source = """
+        name = input("name? ")
+        print("hello", name)
+        print("rest", repr(__import__("sys").stdin.read()))
+    """
+    launcher = LiveLauncher(tmp_path, live_job(source, stdin=b"first "))
+    launcher.read_until("name? ")
+    launcher.control(WriteStdin(b"bob\nmore"))
+    launcher.read_until("hello")
+    launcher.control(WriteStdin(b" and more"))
+    launcher.control(CloseStdin())
+    report = launcher.finish()
+    assert report.exit_code == 0
+    assert launcher.output.stdout.text() == "name? hello first bob\nrest 'more and more'\n"
+
+
+def test_live_signal_reaches_the_program_and_its_helper_reports(tmp_path: Path) -> None:
+    source = """
+        import signal, sys, time
+        signal.signal(signal.SIGTERM, lambda *_: (print("terminated"), sys.exit(4)))
+        print("ready", flush=True)
+        time.sleep(10)
+    """
+    launcher = LiveLauncher(tmp_path, live_job(source))
+    launcher.read_until("ready")
+    launcher.control(Signal(15))
+    report = launcher.finish()
+    # The helper ignored the signal, so it lived to report the program's own exit.
+    assert (report.exit_code, report.signal) == (4, None)
+    assert report.cpu_time_ms is not None
+    assert launcher.output.stdout.text() == "ready\nterminated\n"
+
+
+def test_live_default_signal_kills_the_program(tmp_path: Path) -> None:
+    launcher = LiveLauncher(
+        tmp_path, live_job("import time\nprint('ready', flush=True)\ntime.sleep(10)")
+    )
+    launcher.read_until("ready")
+    launcher.control(Signal(2))
+    report = launcher.finish()
+    assert report.signal == 2
+
+
+def test_live_host_gone_ends_the_program(tmp_path: Path) -> None:
+    marker = tmp_path / "still-running"
+    source = f"""
+        import time
+        print("ready", flush=True)
+        for _ in range(40):
+            time.sleep(0.05)
+        open({str(marker)!r}, "w").close()
+    """
+    launcher = LiveLauncher(tmp_path, live_job(source))
+    launcher.read_until("ready")
+    assert launcher.process.stdin is not None
+    launcher.process.stdin.close()  # the host went away: the launcher's stdin closes
+    assert launcher.process.wait(timeout=5) == 0
+    time.sleep(2.5)
+    assert not marker.exists(), "the program outlived its host"
+    assert launcher.output.run_report is None
+
+
+def test_live_frames_that_are_not_the_hosts_are_not_trusted(tmp_path: Path) -> None:
+    launcher = LiveLauncher(
+        tmp_path, live_job("import time\nprint('ready', flush=True)\ntime.sleep(10)")
+    )
+    launcher.read_until("ready")
+    launcher.write(b"\xff" * 64)  # a frame header claiming a huge payload
+    assert launcher.process.wait(timeout=5) == 0

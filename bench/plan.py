@@ -42,6 +42,9 @@ class Plan:
     cpu_loop: int
     submissions: int
     store_statements: int
+    # Lines of the live-output latency program; live sessions one worker holds at once.
+    live_lines: int = 200
+    live_sessions: int = 64
     warmups: int = 1
 
 
@@ -70,6 +73,8 @@ QUICK = Plan(
     cpu_loop=1_000_000,
     submissions=16,
     store_statements=20,
+    live_lines=30,
+    live_sessions=8,
     warmups=0,
 )
 

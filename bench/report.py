@@ -166,7 +166,50 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             "",
         )
     )
+    rows += live_rows(results)
     rows += submission_rows(results)
+    return rows
+
+
+def live_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Live runs: a program's write to the WebSocket client (baseline: the same program's
+    stdout through `docker run -i`'s pipe), and the sessions one worker held at once."""
+    rows: list[tuple[str, str, str, str]] = []
+    figures = results.get("live") or {}
+    base = figures.get("baseline") or {}
+    for mode in ("combined", "split"):
+        svc = figures.get(mode)
+        if not svc:
+            continue
+        for pct in ("p50", "p99"):
+            value, base_value = svc.get(f"{pct}_ms"), base.get(f"{pct}_ms")
+            rows.append(
+                (
+                    f"Live output {pct}, write to client ({mode})",
+                    _fmt(value, " ms", 1),
+                    _fmt(base_value, " ms", 1),
+                    _ratio_text(value, base_value),
+                )
+            )
+    held = figures.get("held")
+    if held:
+        rows.append(
+            (
+                "Live sessions one worker held at once",
+                f"{held['waiting_at_once']} / {held['sessions']} ({held['answered']} answered)",
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "  sandbox PSS each | MemAvailable drop",
+                f"{_fmt(_get(held, 'sandbox_memory', 'mean_pss_mib'), ' MiB', 1)} | "
+                f"{_fmt(held['mem_available_drop_mib'], ' MiB')}",
+                "",
+                "",
+            )
+        )
     return rows
 
 

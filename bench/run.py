@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import docker, jobs, memory, plan, store, submissions
+from bench import docker, jobs, live, memory, plan, store, submissions
 from bench.load import Job, Series, concurrent, sequential
 from bench.service import Service, free_port
 from bench.stats import percentile
@@ -120,8 +120,10 @@ class Bench:
                         self._go()
                     self._cpu()
                     self._submissions(service)
+                    self._live_latency(service, "combined")
                 finally:
                     self.client.close()
+            self._live_split(Path(tmp))
         _log(f"submission store, {self.plan.store_statements} statements of each kind")
         self.results["store"] = store.measure(self.plan.store_statements)
         self.results["runtime_s"] = round(time.monotonic() - started, 1)
@@ -300,6 +302,38 @@ class Bench:
             f"finished {figures['finished']} at {figures['finished_per_s']}/s"
         )
         self.results["submissions"] = figures
+
+    def _live_latency(self, service: Service, mode: str) -> None:
+        lines = self.plan.live_lines
+        _log(
+            f"live output, {mode}: {lines} lines written {live.TICK_INTERVAL_S * 1000:.0f} ms apart"
+        )
+        figures = self.results.setdefault("live", {})
+        figures[mode] = live.service_latency(service.url, lines)
+        if "baseline" not in figures:
+            figures["baseline"] = live.baseline_latency(self.images["python"], lines)
+        svc, base = figures[mode], figures["baseline"]
+        _log(
+            f"  write to client p50 {svc['p50_ms']} ms, p99 {svc['p99_ms']} ms "
+            f"(docker run pipe: {base['p50_ms']} / {base['p99_ms']} ms)"
+        )
+
+    def _live_split(self, workdir: Path) -> None:
+        """API and one worker as separate processes over RabbitMQ: latency, then how many
+        live sessions that worker holds at once."""
+        count = self.plan.live_sessions
+        config = {**self.config, "sandboxPool": {"python": 2}}
+        with live.split_deployment(config, workdir, self.results_dir, count) as (api, worker):
+            self._live_latency(api, "split")
+            _log(f"live sessions held by one worker: {count} at once")
+            held = live.hold_sessions(api.url, count, worker)
+            self.results["live"]["held"] = held
+            _log(
+                f"  {held['waiting_at_once']}/{count} waiting at once after "
+                f"{held['all_ready_s']} s, {held['answered']} answered; sandbox PSS mean "
+                f"{held['sandbox_memory'].get('mean_pss_mib')} MiB, MemAvailable drop "
+                f"{held['mem_available_drop_mib']} MiB"
+            )
 
     def _sandbox_python_version(self) -> str:
         assert self.client is not None

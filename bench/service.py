@@ -32,14 +32,23 @@ def free_port() -> int:
 class Service:
     """`runakode --config FILE` as a child process; stop() is safe to call at any point."""
 
-    def __init__(self, config: dict[str, Any], workdir: Path, log_path: Path) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        workdir: Path,
+        log_path: Path,
+        program: str = "runakode",
+    ) -> None:
         # A store of its own, so that a run starts empty and never touches the user's data/.
         config = {"store": {"url": f"sqlite:///{workdir}/bench.db"}, **config}
         self.config = config
+        self.program = program
         self.backend = str(config.get("sandboxBackend", "docker"))
-        self.port = int(config["port"])
+        # A worker-only process answers /health on its status port.
+        port_key = "workerPort" if program == "runakode-worker" else "port"
+        self.port = int(config[port_key])
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config_path = workdir / "service.yaml"
+        self.config_path = workdir / f"{program}.yaml"
         self.log_path = log_path
         self.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -57,7 +66,7 @@ class Service:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RUNAKODE_")}
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [str(BIN / "runakode"), "--config", str(self.config_path)],
+            [str(BIN / self.program), "--config", str(self.config_path)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -77,7 +86,7 @@ class Service:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise RuntimeError(
-                f"runakode exited with status {self.proc.returncode}:\n{self.logs_tail()}"
+                f"{self.program} exited with status {self.proc.returncode}:\n{self.logs_tail()}"
             )
 
     def wait_healthy(self, timeout_s: float = START_TIMEOUT_S) -> float:
@@ -92,7 +101,9 @@ class Service:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"runakode not healthy within {timeout_s:.0f} s:\n{self.logs_tail()}")
+        raise RuntimeError(
+            f"{self.program} not healthy within {timeout_s:.0f} s:\n{self.logs_tail()}"
+        )
 
     def idle_sandboxes(self) -> list[sandboxes.Sandbox]:
         """Between phases no job runs, so the service's running sandboxes are its idle pool."""

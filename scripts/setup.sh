@@ -48,6 +48,8 @@ install_packages() {
     postgres_installed || missing+=(postgresql)
     command -v python3 >/dev/null || missing+=(python3)
     venv_usable || missing+=(python3-venv)
+    # The tests drive the npm Piston client (piston-client) with node.
+    command -v npm >/dev/null || missing+=(npm)
     if ((${#missing[@]} == 0)); then
         log "packages: present"
         return
@@ -240,6 +242,7 @@ main() {
     ensure_postgres
     bash scripts/build-images.sh
     setup_venv
+    bash scripts/install-piston-client.sh
 }
 
 main "$@"

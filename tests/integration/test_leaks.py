@@ -7,12 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import ServiceProcess, free_port, sandboxes_of, service_config
 
 from runakode.sandboxes.docker_api import DockerClient
 from runakode.sandboxes.docker_impl import DockerBackend
@@ -126,3 +128,73 @@ async def test_a_worker_killed_while_reading_an_image_leaves_nothing_after_the_s
         assert inspect(container_id) is None
     finally:
         await docker.remove(container_id)
+
+
+# --- a worker killed with SIGKILL: its sandboxes end by themselves, the next sweep removes them
+
+
+def test_a_killed_workers_sandboxes_end_and_are_swept_by_another_worker(workdir: Path) -> None:
+    """Two workers of each backend on this host; one of each is killed with SIGKILL. Its idle
+    sandboxes lose their controlling stream and end by themselves; a living worker's periodic
+    sweep (every 30 s) removes what is left, without any worker starting."""
+    services = {
+        (backend, role): ServiceProcess(
+            "runakode",
+            service_config(port=free_port(), sandboxBackend=backend, sandboxPool={"python": 1}),
+            workdir,
+        ).start()
+        for backend in ("docker", "runsc")
+        for role in ("killed", "survivor")
+    }
+    try:
+        for service in services.values():
+            service.wait_healthy()
+        doomed = {backend: services[(backend, "killed")] for backend in ("docker", "runsc")}
+        left: dict[str, list[str]] = {}
+        for backend, service in doomed.items():
+            assert service.proc is not None
+            left[backend] = wait_for(lambda s=service: sandboxes_of_pid(s), "an idle sandbox")
+            service.proc.kill()
+            service.proc.wait()
+        # Docker: the attach connection was the launcher's stdin; it closed, so it ended.
+        wait_for(
+            lambda: not any(running_container(c) for c in left["docker"]),
+            "the killed worker's idle sandbox ends by itself",
+            timeout_s=10,
+        )
+        wait_for(
+            lambda: all(not sandboxes_of_pid(s) for s in doomed.values()),
+            "the survivors sweep the killed workers' sandboxes",
+            timeout_s=75,
+        )
+        # Removed by the survivors' periodic sweep (no worker started meanwhile).
+        survivors = [services[(backend, "survivor")] for backend in ("docker", "runsc")]
+        wait_for(
+            lambda: all(SWEPT in s.logs() for s in survivors),
+            "each survivor logs what it swept",
+            timeout_s=5,
+        )
+    finally:
+        for service in services.values():
+            service.stop()
+
+
+SWEPT = "removed sandboxes left by a dead worker"
+
+
+def sandboxes_of_pid(service: ServiceProcess) -> list[str]:
+    assert service.proc is not None
+    return sandboxes_of(service.proc.pid)
+
+
+def running_container(container_id: str) -> bool:
+    details = inspect(container_id)
+    return bool(details and details["State"]["Running"])
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"not in {timeout_s:g} s: {what}"
+        time.sleep(0.2)
+    return value

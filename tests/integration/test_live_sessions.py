@@ -17,9 +17,10 @@ from harness import (
     service_config,
     split_deployment,
 )
-from live import LiveRun, live_run, ws_url
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
+
+from live import LiveRun, live_run, ws_url
 
 LANGUAGES = ["python", "javascript", "ruby", "php", "bash", "c", "cpp", "go", "rust", "java"]
 API_KEY = "live-test-key"

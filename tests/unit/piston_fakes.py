@@ -58,7 +58,7 @@ class FakeSession:
             if isinstance(item, Fail):
                 raise item.error
             if isinstance(item, Hang):
-                while not self.closed:
+                while not self.closed:  # noqa: ASYNC110 (polls: no event bound to a loop)
                     await asyncio.sleep(POLL_S)
                 return
             if isinstance(item, WaitFor):

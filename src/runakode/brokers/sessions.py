@@ -75,7 +75,10 @@ class QueuedSession:
         while not self.finished:
             timeout_s = LIVENESS_TIMEOUT_S if self.started else self._start_timeout_s
             try:
-                event = await asyncio.wait_for(self._events.get(), timeout_s)
+                # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a
+                # cancellation that arrives together with an event.
+                async with asyncio.timeout(timeout_s):
+                    event = await self._events.get()
             except TimeoutError:
                 what = "stopped answering" if self.started else "took the run"
                 raise ResultTimeout(f"no worker {what} within {timeout_s:g} s") from None
@@ -92,7 +95,8 @@ class QueuedSession:
             await self.close()
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._taken.wait(), self._start_timeout_s)
+            async with asyncio.timeout(self._start_timeout_s):
+                await self._taken.wait()
         if self._taken.is_set() and not (self.closed or self.finished):
             await self._send_control(control)
 

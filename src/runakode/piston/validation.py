@@ -162,10 +162,11 @@ def _files(runtime: PistonRuntime, files: list[Mapping[str, Any]]) -> tuple[str,
         content: str = file["content"]
         if encoding == "utf8":
             _text(content, f"files[{index}].content")
+        # Piston writes every file under its name: the entry point's must be safe too.
+        name = _file_name(index, file.get("name"))
         if entry is None and encoding == "utf8":
             entry = content
             continue
-        name = _file_name(index, file.get("name"))
         if encoding == "utf8":
             others[name] = JobFile(name=name, content=content)
         else:
@@ -190,8 +191,8 @@ def _file_name(index: int, name: object) -> str:
         return f"file{index}.code"
     if not isinstance(name, str):
         raise BadRequest(f"files[{index}].name must be a string")
-    inside = posixpath.normpath(posixpath.join("/submission", "./" + name))
-    relative = posixpath.relpath(inside, "/submission")
+    # As Node's path.join and path.relative: a leading / stays inside, .. may climb out.
+    relative = posixpath.relpath(posixpath.normpath(f"submission/{name}"), "submission")
     if relative == ".." or relative.startswith("../"):
         raise BadRequest(f'File path "{name}" tries to escape parent directory: {relative}')
     try:

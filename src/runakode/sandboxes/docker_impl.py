@@ -22,6 +22,8 @@ from runakode.sandboxes.session import Ending, launcher_session
 log = logging.getLogger(__name__)
 
 RUNTIME = "runsc"
+OOM_FLAG_CHECKS = 5
+OOM_FLAG_INTERVAL_S = 0.1
 
 
 def container_config(spec: SandboxSpec, labels: dict[str, str]) -> dict[str, Any]:
@@ -133,7 +135,12 @@ class DockerBackend:
     async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
         labels = {LABEL_SANDBOX: "1", LABEL_OWNER: self._owner}
         name = f"runakode-{secrets.token_hex(8)}"
-        container_id = await self._docker.create_container(name, container_config(spec, labels))
+        try:
+            container_id = await self._docker.create_container(name, container_config(spec, labels))
+        except BaseException:
+            # Cancelled (or failed) mid-request, the engine may still have created it.
+            await asyncio.shield(self._remove(name))
+            raise
         try:
             self._live[container_id] = await self._docker.attach(container_id)
             await self._docker.start(container_id)
@@ -167,18 +174,32 @@ class DockerBackend:
             if killed:
                 await self._docker.kill(handle.id)
             await self._docker.wait(handle.id, timeout_s=hardening.EXIT_WAIT_S)
-            state = (await self._docker.inspect(handle.id)).get("State") or {}
             if transport.stray_stderr_bytes:
                 log.warning(
                     "sandbox ended early", extra={"stderr_bytes": transport.stray_stderr_bytes}
                 )
-            return Ending(int(state.get("ExitCode") or 0), bool(state.get("OOMKilled")))
+            return await self._ending(handle.id, killed)
 
         try:
             async for event in launcher_session(transport, job, controls, post_mortem):
                 yield event
         finally:
             stream.close()
+
+    async def _ending(self, container_id: str, killed: bool) -> Ending:
+        # The engine learns of an OOM kill from an event that may come a moment after the
+        # exit (seen under load): a SIGKILL we did not send is looked at a little longer.
+        ending = await self._state(container_id)
+        for _ in range(OOM_FLAG_CHECKS):
+            if ending.oom_killed or killed or ending.exit_code != 137:
+                break
+            await asyncio.sleep(OOM_FLAG_INTERVAL_S)
+            ending = await self._state(container_id)
+        return ending
+
+    async def _state(self, container_id: str) -> Ending:
+        state = (await self._docker.inspect(container_id)).get("State") or {}
+        return Ending(int(state.get("ExitCode") or 0), bool(state.get("OOMKilled")))
 
 
 class _AttachTransport:

@@ -186,6 +186,8 @@ class RunscBackend:
             await self._runsc("kill", name, "KILL")
             await self._runsc("delete", "--force", name)
             await self._clean_up(name)
+        if orphans:
+            log.info("removed sandboxes left by a dead worker", extra={"count": len(orphans)})
         return len(orphans)
 
     async def image_version(self, image: str) -> str | None:

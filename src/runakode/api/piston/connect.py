@@ -86,6 +86,14 @@ def connect_routes(
     return router
 
 
+async def _stop(task: "asyncio.Task[Ending | None]") -> None:
+    """Cancel the task and wait for it to end. Again if need be: on Python 3.11 a wait_for
+    that is cancelled just as its result arrives returns the result and drops the cancel."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.05)
+
+
 class _Connection:
     def __init__(
         self,
@@ -98,6 +106,8 @@ class _Connection:
         self._open_session = open_session
         self._websocket = websocket
         self._runtimes = runtimes
+        # Set once the relay has ended: the run's events are no longer the client's.
+        self._stopping = False
 
     async def serve(self) -> None:
         try:
@@ -138,9 +148,8 @@ class _Connection:
         try:
             done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (writer, reader):
-                task.cancel()
-            await asyncio.gather(writer, reader, return_exceptions=True)
+            self._stopping = True
+            await asyncio.gather(_stop(writer), _stop(reader))
         if reader in done and not reader.cancelled() and reader.result() is None:
             return None
         finished = writer if writer in done else reader
@@ -162,6 +171,8 @@ class _Connection:
         written = {"stdout": 0, "stderr": 0}
         announced = False
         async for event in session.events():
+            if self._stopping:
+                return None
             if isinstance(event, KeepAlive):
                 continue
             if not announced:

@@ -41,8 +41,9 @@ ENGINE_PROBE_INTERVAL_S = 2.0
 
 
 class Worker:
-    """Runs the jobs its broker hands it, each in a fresh sandbox. The broker calls run_job or
-    run_submission, then acknowledges the job (and publishes a synchronous job's result)."""
+    """Runs the jobs its broker hands it, each in a fresh sandbox. The broker calls run_job,
+    run_submission or run_session (a live run, whose events it passes on as they come), then
+    acknowledges the job (and publishes a synchronous job's result)."""
 
     def __init__(
         self,

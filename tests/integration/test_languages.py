@@ -179,6 +179,75 @@ def test_python_threads_and_subprocesses(polyglot: ServiceProcess) -> None:
     assert (result["status"], result["stdout"]) == ("ok", "285\nchild\nSHELL\n[1, 2]\n"), result
 
 
+# Each starts a thread (or, where the language has none, a background job or a forked
+# process), waits for it, then runs a child process through /bin/sh: both start with clone(2),
+# which the seccomp profile filters for namespace flags only.
+PARALLEL = {
+    "python": (
+        "import subprocess, threading\n"
+        "t = threading.Thread(target=lambda: print('thread ok', flush=True))\n"
+        "t.start(); t.join()\n"
+        "print(subprocess.run(['sh', '-c', 'echo child ok'], capture_output=True,\n"
+        "                     text=True).stdout, end='')\n"
+    ),
+    "go": (
+        'package main\nimport ("fmt"; "os/exec"; "sync")\n'
+        "func main() {\n  var wg sync.WaitGroup\n  wg.Add(1)\n"
+        '  go func() { defer wg.Done(); fmt.Println("thread ok") }()\n  wg.Wait()\n'
+        '  out, err := exec.Command("sh", "-c", "echo child ok").Output()\n'
+        "  if err != nil { panic(err) }\n  fmt.Print(string(out))\n}\n"
+    ),
+    "c": (
+        "#include <pthread.h>\n#include <stdio.h>\n#include <stdlib.h>\n"
+        'static void *say(void *arg) { (void)arg; puts("thread ok"); return NULL; }\n'
+        "int main(void) {\n  pthread_t t;\n  if (pthread_create(&t, NULL, say, NULL)) return 1;\n"
+        '  pthread_join(t, NULL);\n  fflush(stdout);\n  return system("echo child ok");\n}\n'
+    ),
+    "cpp": (
+        "#include <cstdio>\n#include <iostream>\n#include <thread>\nint main() {\n"
+        '  std::thread t([] { std::cout << "thread ok" << std::endl; });\n  t.join();\n'
+        '  FILE *child = popen("echo child ok", "r");\n  char line[64];\n'
+        "  while (fgets(line, sizeof line, child)) std::cout << line;\n"
+        "  return pclose(child);\n}\n"
+    ),
+    "javascript": (
+        "const { Worker } = require('worker_threads');\n"
+        "const { execSync } = require('child_process');\n"
+        "const w = new Worker(\"require('worker_threads').parentPort.postMessage('thread ok')\","
+        " { eval: true });\n"
+        "w.on('message', (m) => {\n  console.log(m);\n"
+        "  process.stdout.write(execSync('echo child ok').toString());\n});\n"
+    ),
+    "rust": (
+        "use std::process::Command;\nfn main() {\n"
+        '    std::thread::spawn(|| println!("thread ok")).join().unwrap();\n'
+        '    let out = Command::new("sh").args(["-c", "echo child ok"]).output().unwrap();\n'
+        '    print!("{}", String::from_utf8_lossy(&out.stdout));\n}\n'
+    ),
+    "java": (
+        "public class Main {\n  public static void main(String[] args) throws Exception {\n"
+        '    Thread t = new Thread(() -> System.out.println("thread ok"));\n'
+        "    t.start();\n    t.join();\n"
+        '    Process p = new ProcessBuilder("sh", "-c", "echo child ok").start();\n'
+        "    System.out.print(new String(p.getInputStream().readAllBytes()));\n"
+        "    System.exit(p.waitFor());\n  }\n}\n"
+    ),
+    "ruby": "Thread.new { puts 'thread ok' }.join\nprint `sh -c 'echo child ok'`\n",
+    "bash": "( echo 'thread ok' ) &\nwait\nsh -c 'echo child ok'\n",
+    "php": (
+        "<?php\n$pid = pcntl_fork();\n"
+        'if ($pid === 0) { echo "thread ok\\n"; exit(0); }\n'
+        "pcntl_waitpid($pid, $status);\necho shell_exec('echo child ok');\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ALL)
+def test_threads_and_child_processes(polyglot: ServiceProcess, language: str) -> None:
+    result = run(polyglot, language, PARALLEL[language])
+    assert (result["status"], result["stdout"]) == ("ok", "thread ok\nchild ok\n"), result
+
+
 def test_languages_endpoint_reads_versions_from_the_images(polyglot: ServiceProcess) -> None:
     listed = httpx.get(f"{polyglot.url}/api/languages", timeout=10).json()
     assert [entry["name"] for entry in listed] == ALL

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import ServiceProcess, free_port, running, service_config
+from harness import ServiceProcess, free_port, running, service_config, split_deployment
 from pistonapi import PistonAPI, PistonError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,8 +21,9 @@ OUTPUT_MAX_BYTES = 4096
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
 
-@pytest.fixture(scope="module")
-def piston(workdir: Path) -> Iterator[ServiceProcess]:
+@pytest.fixture(scope="module", params=["combined", "split"])
+def piston(workdir: Path, request: pytest.FixtureRequest) -> Iterator[ServiceProcess]:
+    """The API the clients talk to: in one process, or split from its worker over RabbitMQ."""
     config = service_config(
         port=free_port(),
         supportedLanguages=["python", "c", "java"],
@@ -30,6 +31,11 @@ def piston(workdir: Path) -> Iterator[ServiceProcess]:
         jobTimeout="5s",
         outputMaxBytes=OUTPUT_MAX_BYTES,
     )
+    if request.param == "split":
+        with split_deployment({**config, "broker": "rabbitmq"}, workdir, workers=1) as deployed:
+            yield deployed.api
+            assert deployed.stop() == [0, 0], deployed.logs()
+        return
     with running("runakode", config, workdir) as service:
         service.wait_healthy()
         yield service

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import ServiceProcess, free_port, running, sandboxes_of, service_config
+from harness import (
+    ServiceProcess,
+    free_port,
+    running,
+    sandboxes_of,
+    service_config,
+    split_deployment,
+)
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -78,8 +85,13 @@ COMPILED = {"c", "cpp", "go", "rust", "java"}
 WAITING = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"
 
 
-@pytest.fixture(scope="module")
-def piston(workdir: Path) -> Iterator[ServiceProcess]:
+# The process whose sandboxes run a deployment's sessions, by the API's port.
+SANDBOX_OWNERS: dict[int, ServiceProcess] = {}
+
+
+@pytest.fixture(scope="module", params=["combined", "split"])
+def piston(workdir: Path, request: pytest.FixtureRequest) -> Iterator[ServiceProcess]:
+    """The API the clients talk to: in one process, or split from its worker over RabbitMQ."""
     config = service_config(
         port=free_port(),
         supportedLanguages=LANGUAGES,
@@ -89,8 +101,18 @@ def piston(workdir: Path) -> Iterator[ServiceProcess]:
         outputMaxBytes=OUTPUT_MAX_BYTES,
         apiTimeout="60s",
     )
+    if request.param == "split":
+        with split_deployment({**config, "broker": "rabbitmq"}, workdir, workers=1) as deployed:
+            (worker,) = deployed.workers
+            SANDBOX_OWNERS[deployed.api.port] = worker
+            yield deployed.api
+            assert deployed.stop() == [0, 0], deployed.logs()
+            assert worker.proc is not None
+            assert sandboxes_of(worker.proc.pid) == []
+        return
     with running("runakode", config, workdir) as service:
         service.wait_healthy()
+        SANDBOX_OWNERS[service.port] = service
         yield service
         assert service.stop() == 0, service.logs()
         assert service.proc is not None
@@ -231,8 +253,9 @@ async def test_an_output_flood_is_cut_off(piston: ServiceProcess) -> None:
 async def test_a_vanished_client_ends_its_sandbox_within_a_second(
     piston: ServiceProcess,
 ) -> None:
-    assert piston.proc is not None
-    pid = piston.proc.pid
+    owner = SANDBOX_OWNERS[piston.port].proc
+    assert owner is not None
+    pid = owner.pid
     transcript = Transcript()
     ws = await connect(f"ws://127.0.0.1:{piston.port}/api/v2/connect")
     await ws.send(json.dumps(init("python", WAITING)))

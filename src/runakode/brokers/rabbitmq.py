@@ -430,17 +430,23 @@ class RabbitMQBroker:
             log.warning("set aside a poison job: %s", exc.message)
             await _settle(message.reject(requeue=False))
             return
+        poison: PoisonJob | None = None
         try:
             result = await handlers.run_job(job)
         except PoisonJob as exc:
-            # As in the in-process broker: the client gets the reason now, not a time-out.
-            result = JobResult.internal_error(exc.message)
+            # As in the in-process broker, the client gets the reason now (not a time-out);
+            # the job is also set aside, for the operator to see.
+            poison, result = exc, JobResult.internal_error(exc.message)
         try:
             await self._reply(message, result)
         except UndeliverableResult as exc:
             log.warning("dropped a result: %s", exc.message, extra={"job_id": job.id})
         except (TimeoutError, *CONNECTION_EXCEPTIONS) as exc:
             log.warning("lost the broker before replying, the job will run again: %r", exc)
+            return
+        if poison is not None:
+            log.warning("set aside a poison job: %s", poison.message)
+            await _settle(message.reject(requeue=False))
             return
         await _settle(message.ack())
 

@@ -1,7 +1,14 @@
 """The few Docker CLI calls the bench needs."""
 
+import atexit
 import dataclasses
+import functools
+import json
+import os
 import subprocess
+import tempfile
+
+from runakode.sandboxes import seccomp
 
 SANDBOX_LABEL = "runakode.sandbox"
 OWNER_LABEL = "runakode.owner"
@@ -13,6 +20,19 @@ class Container:
     name: str
     state: str
     owner: str
+
+
+@functools.cache
+def security_opt() -> str:
+    """`--security-opt` for a plain `docker run`: the sandboxes' own seccomp profile (the
+    engine runs runsc with --oci-seccomp, and Docker's default profile breaks threads under
+    gVisor). The CLI reads a profile from a file, not from the option itself."""
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="runakode-seccomp-", suffix=".json", delete=False
+    ) as profile:
+        json.dump(seccomp.oci_seccomp(), profile)
+    atexit.register(os.unlink, profile.name)
+    return f"seccomp={profile.name}"
 
 
 def _docker(*args: str, timeout_s: float = 30.0) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from runakode.sandboxes import seccomp
+from bench import docker
 
 PY_HELLO = 'print("hello")'
 GO_HELLO = 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("hello")\n}\n'
@@ -92,7 +92,7 @@ class Baseline:
         cmd = ["docker", "run", "--rm", "-i", "--runtime=runsc", "--network=none"]
         # The engine runs runsc with --oci-seccomp: Docker's default profile would break
         # threads under gVisor, so the baseline gets the same profile as the service's sandboxes.
-        cmd += ["--security-opt", seccomp.docker_security_opt()]
+        cmd += ["--security-opt", docker.security_opt()]
         cmd += ["--name", name, "-u", "10001:10001", *args]
         started = time.perf_counter()
         try:

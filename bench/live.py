@@ -18,10 +18,9 @@ from typing import Any
 
 from websockets.sync.client import connect
 
-from bench import memory
+from bench import docker, memory
 from bench.service import Service, free_port
 from bench.stats import percentile
-from runakode.sandboxes import seccomp
 
 TICK_INTERVAL_S = 0.02
 # Prints the time, flushed, every TICK_INTERVAL_S; then waits for a line and echoes it.
@@ -66,7 +65,7 @@ def service_latency(url: str, lines: int) -> dict[str, Any]:
 def baseline_latency(image: str, lines: int) -> dict[str, Any]:
     """The same program's lines through `docker run -i`'s stdout pipe."""
     cmd = ["docker", "run", "--rm", "-i", "--runtime=runsc", "--network=none"]
-    cmd += ["--security-opt", seccomp.docker_security_opt(), "-u", "10001:10001", image]
+    cmd += ["--security-opt", docker.security_opt(), "-u", "10001:10001", image]
     cmd += ["python3", "-c", TICKER.format(lines=lines)]
     deltas: list[float] = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL) as process:

@@ -17,7 +17,6 @@ from bench import docker, jobs, live, memory, plan, store, submissions
 from bench.load import Job, Series, concurrent, sequential
 from bench.service import Service, free_port
 from bench.stats import percentile
-from runakode.sandboxes import seccomp
 
 
 def _log(message: str) -> None:
@@ -180,7 +179,7 @@ class Bench:
         """One idle `docker run --runtime=runsc` container with python3 waiting on stdin."""
         name = f"{self.baseline.name_prefix}mem"
         cmd = ["docker", "run", "-d", "-i", "--rm", "--runtime=runsc", "--network=none"]
-        cmd += ["--security-opt", seccomp.docker_security_opt()]
+        cmd += ["--security-opt", docker.security_opt()]
         cmd += ["--name", name, "-u", "10001:10001", self.images["python"]]
         cmd += ["python3", "-c", "import sys; sys.stdin.read()"]
         subprocess.run(cmd, check=True, capture_output=True, timeout=60)

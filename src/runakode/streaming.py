@@ -10,24 +10,17 @@ answer.
 
 import signal as signals
 from collections.abc import AsyncIterator
-from enum import StrEnum
 from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from runakode.models import JobResult, Status
 from runakode.sandboxes import base as sandbox
-from runakode.sandboxes.base import ProgramControl
+from runakode.sandboxes.base import Phase, ProgramControl, Stream
 
-
-class Stage(StrEnum):
-    COMPILE = "compile"
-    RUN = "run"
-
-
-class StreamName(StrEnum):
-    STDOUT = "stdout"
-    STDERR = "stderr"
+# A session's stages and streams are its sandbox's phases and streams, under their wire names.
+Stage = Phase
+StreamName = Stream
 
 
 class _Event(BaseModel):

@@ -21,6 +21,7 @@ from runakode.sandboxes.base import (
     PhaseResult,
     PhaseStarted,
     ProgramInput,
+    Stream,
 )
 from runakode.sandboxes.results import run_status
 from runakode.streaming import (
@@ -28,10 +29,8 @@ from runakode.streaming import (
     SessionEvent,
     SessionFinished,
     SessionStarted,
-    Stage,
     StageEnded,
     StageStarted,
-    StreamName,
 )
 from runakode.submissions.runner import SubmissionRunner
 
@@ -247,32 +246,32 @@ class _TextStreams:
     split over two chunks kept whole."""
 
     def __init__(self) -> None:
-        self._decoders: dict[tuple[Phase, str], codecs.IncrementalDecoder] = {}
+        self._decoders: dict[tuple[Phase, Stream], codecs.IncrementalDecoder] = {}
 
     def translate(self, event: object) -> list[SessionEvent]:
         if isinstance(event, PhaseStarted):
-            return [StageStarted(stage=Stage(event.phase.value))]
+            return [StageStarted(stage=event.phase)]
         if isinstance(event, Output):
-            text = self._decoder(event.phase, event.stream.value).decode(event.data)
-            return [self._chunk(event.phase, event.stream.value, text)] if text else []
+            text = self._decoder(event.phase, event.stream).decode(event.data)
+            return [self._chunk(event.phase, event.stream, text)] if text else []
         if isinstance(event, PhaseEnded):
             flushed: list[SessionEvent] = []
-            for stream in ("stdout", "stderr"):
+            for stream in Stream:
                 decoder = self._decoders.pop((event.phase, stream), None)
                 if decoder is not None and (rest := decoder.decode(b"", final=True)):
                     flushed.append(self._chunk(event.phase, stream, rest))
             return [*flushed, _stage_ended(event)]
         return []
 
-    def _decoder(self, phase: Phase, stream: str) -> codecs.IncrementalDecoder:
+    def _decoder(self, phase: Phase, stream: Stream) -> codecs.IncrementalDecoder:
         key = (phase, stream)
         if key not in self._decoders:
             self._decoders[key] = codecs.getincrementaldecoder("utf-8")(errors="replace")
         return self._decoders[key]
 
     @staticmethod
-    def _chunk(phase: Phase, stream: str, text: str) -> OutputChunk:
-        return OutputChunk(stage=Stage(phase.value), stream=StreamName(stream), data=text)
+    def _chunk(phase: Phase, stream: Stream, text: str) -> OutputChunk:
+        return OutputChunk(stage=phase, stream=stream, data=text)
 
 
 def _stage_ended(event: PhaseEnded) -> StageEnded:
@@ -282,7 +281,7 @@ def _stage_ended(event: PhaseEnded) -> StageEnded:
     else:
         status = run_status(phase)
     return StageEnded(
-        stage=Stage(event.phase.value),
+        stage=event.phase,
         status=status,
         exit_code=None if phase.signal is not None else phase.exit_code,
         signal=phase.signal,
@@ -291,7 +290,7 @@ def _stage_ended(event: PhaseEnded) -> StageEnded:
         memory_kb=phase.memory_kb,
         time_limit=phase.time_limit.value if phase.time_limit is not None else None,
         memory_exceeded=phase.memory_exceeded,
-        output_limit=StreamName(phase.flooded.value) if phase.flooded is not None else None,
+        output_limit=phase.flooded,
         truncated=phase.truncated,
         message=event.note,
     )

@@ -139,7 +139,7 @@ async def test_a_silent_worker_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -
     session.deliver(SessionStarted(language="python"))
     events = session.events()
     assert isinstance(await anext(events), SessionStarted)
-    with pytest.raises(ResultTimeout, match="stopped answering"):
+    with pytest.raises(ResultTimeout, match="went silent"):
         await anext(events)
 
 

@@ -48,6 +48,9 @@ CONNECT_TIMEOUT_S = 5.0
 RECONNECT_INTERVAL_S = 1.0
 # A publish that takes longer than this means the broker is not really there: answer 503 quickly.
 PUBLISH_TIMEOUT_S = 2.0
+# A worker's results and live events: on a host busy booting sandboxes a publish may take
+# seconds (seen with 64 live sessions on 2 cores); giving up early would lose the result.
+WORKER_PUBLISH_TIMEOUT_S = 15.0
 VERSIONS_CACHE_S = 10.0
 DEAD_LETTER_MAX_LENGTH = 10_000
 # Message types on the job queue; a message without one is a synchronous job.
@@ -524,7 +527,7 @@ class RabbitMQBroker:
                 self._channel.default_exchange.publish(
                     message, routing_key=reply_to, mandatory=True
                 ),
-                PUBLISH_TIMEOUT_S,
+                WORKER_PUBLISH_TIMEOUT_S,
             )
         except (PublishError, DeliveryError):
             raise UndeliverableResult(f"reply queue {reply_to!r} is gone") from None
@@ -595,7 +598,7 @@ class RabbitMQBroker:
         try:
             await asyncio.wait_for(
                 self._channel.default_exchange.publish(reply, routing_key=message.reply_to),
-                PUBLISH_TIMEOUT_S,
+                WORKER_PUBLISH_TIMEOUT_S,
             )
         except (PublishError, DeliveryError):
             raise UndeliverableResult(f"reply queue {message.reply_to!r} is gone") from None

@@ -80,8 +80,11 @@ class QueuedSession:
                 async with asyncio.timeout(timeout_s):
                     event = await self._events.get()
             except TimeoutError:
-                what = "stopped answering" if self.started else "took the run"
-                raise ResultTimeout(f"no worker {what} within {timeout_s:g} s") from None
+                if self.started:
+                    problem = f"the worker running it went silent for {timeout_s:g} s"
+                else:
+                    problem = f"no worker took the run within {timeout_s:g} s"
+                raise ResultTimeout(problem) from None
             if isinstance(event, SessionStarted):
                 self.started = True
             elif isinstance(event, SessionFinished):

@@ -64,6 +64,8 @@ class SandboxPool:
         self._sweep_interval_s = sweep_interval_s
         self._discards: set[asyncio.Task[None]] = set()
         self._closing = False
+        # Every boot, ahead of need or for a job, takes a turn: many at once only contend.
+        self._boots = asyncio.Semaphore(PARALLEL_BOOTS)
 
     def idle_count(self, spec: SandboxSpec) -> int:
         return len(self._idle.get(spec, ()))
@@ -115,10 +117,14 @@ class SandboxPool:
                 return
             except SandboxUnavailable:
                 log.warning("an idle sandbox had died; booting a fresh one for the job")
-        handle = await self._backend.prepare(job.spec)
+        handle = await self._prepare(job.spec)
         async with contextlib.aclosing(self._execute(handle, job, controls)) as events:
             async for event in events:
                 yield event
+
+    async def _prepare(self, spec: SandboxSpec) -> SandboxHandle:
+        async with self._boots:
+            return await self._backend.prepare(spec)
 
     async def _execute(
         self, handle: SandboxHandle, job: SandboxJob, controls: ProgramInput | None
@@ -159,7 +165,7 @@ class SandboxPool:
     async def _refill(self) -> None:
         while wanted := self._wanted_specs():
             booted = await asyncio.gather(
-                *(self._backend.prepare(spec) for spec in wanted), return_exceptions=True
+                *(self._prepare(spec) for spec in wanted), return_exceptions=True
             )
             failures = []
             for spec, outcome in zip(wanted, booted, strict=True):

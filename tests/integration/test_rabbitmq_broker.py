@@ -2,7 +2,7 @@ import asyncio
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 import aio_pika
 import pytest
@@ -11,6 +11,18 @@ from harness import QUEUE_PREFIX, RABBITMQ_URL, dead_letters, delete_queues
 from runakode.brokers.rabbitmq import RabbitMQBroker
 from runakode.errors import QueueFull, ResultTimeout
 from runakode.models import Job, JobResult, Status, SubmissionTicket
+from runakode.sandboxes.base import ProgramInput
+from runakode.sandboxes.base import WriteStdin as ProgramWriteStdin
+from runakode.streaming import (
+    CloseStdin,
+    OutputChunk,
+    SessionEvent,
+    SessionFinished,
+    SessionStarted,
+    Stage,
+    StreamName,
+)
+from runakode.streaming import WriteStdin as WireStdin
 
 
 def echo_result(job: Job) -> JobResult:
@@ -227,3 +239,88 @@ async def test_a_ticket_held_by_a_lost_worker_is_delivered_again_marked_so(
     finally:
         lost_handlers.hold.set()
         await api.close()
+
+
+# --- live sessions over RabbitMQ -------------------------------------------------------------
+
+
+class SessionHandlers(Handlers):
+    """run_session: started, then each stdin line echoed, until stdin closes or it is closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ended: list[str] = []
+
+    async def run_session(
+        self, job: Job, controls: ProgramInput
+    ) -> AsyncGenerator[SessionEvent, None]:
+        try:
+            yield SessionStarted(language=job.language)
+            while isinstance(control := await controls.get(), ProgramWriteStdin):
+                text = control.data.decode()
+                yield OutputChunk(stage=Stage.RUN, stream=StreamName.STDOUT, data=text)
+            yield SessionFinished(result=echo_result(job))
+        finally:
+            self.ended.append(job.id)
+
+
+async def test_a_session_streams_both_ways_across_processes(queue_name: str) -> None:
+    api = await connected(queue_name, api=True)
+    worker = await connected(queue_name, api=False)
+    handlers = SessionHandlers()
+    await worker.consume(handlers, concurrency=2)
+    try:
+        job = new_job()
+        session = await api.open_session(job, 10)
+        # Sent before any worker took it: held until the worker names its control queue.
+        await session.send(WireStdin(data="early"))
+        events = session.events()
+        assert isinstance(await anext(events), SessionStarted)
+        first = await anext(events)
+        assert isinstance(first, OutputChunk) and first.data == "early"
+        await session.send(WireStdin(data="later"))
+        second = await anext(events)
+        assert isinstance(second, OutputChunk) and second.data == "later"
+        await session.send(CloseStdin())
+        assert isinstance(await anext(events), SessionFinished)
+        await session.close()
+        assert handlers.ended == [job.id]
+    finally:
+        await worker.close()
+        await api.close()
+
+
+async def test_a_session_closed_before_a_worker_took_it_is_cancelled_there(
+    queue_name: str,
+) -> None:
+    api = await connected(queue_name, api=True)
+    worker = await connected(queue_name, api=False)
+    handlers = SessionHandlers()
+    try:
+        job = new_job()
+        session = await api.open_session(job, 10)
+        await session.close()
+        await worker.consume(handlers, concurrency=2)
+        # The worker announces itself to nobody; the API answers with a cancellation.
+        await eventually(lambda: handlers.ended == [job.id])
+    finally:
+        await worker.close()
+        await api.close()
+
+
+async def test_a_session_whose_api_is_gone_ends_on_the_worker(queue_name: str) -> None:
+    api = await connected(queue_name, api=True)
+    worker = await connected(queue_name, api=False)
+    handlers = SessionHandlers()
+    await worker.consume(handlers, concurrency=2)
+    try:
+        job = new_job()
+        session = await api.open_session(job, 10)
+        await session.send(WireStdin(data="one"))
+        events = session.events()
+        assert isinstance(await anext(events), SessionStarted)
+        await api.close()  # its reply queue goes with its connection
+        # The worker's next event finds no reply queue and ends the run.
+        await eventually(lambda: handlers.ended == [job.id])
+    finally:
+        await worker.close()

@@ -34,6 +34,7 @@ from runakode.sandboxes.base import ProgramInput, program_input
 from runakode.streaming import (
     SESSION_CONTROL,
     SESSION_EVENT,
+    Cancel,
     KeepAlive,
     SessionControl,
     SessionEvent,
@@ -116,6 +117,7 @@ class RabbitMQBroker:
         self._running_sessions: dict[str, _WorkerSession] = {}
         self._control_queue_name = f"runakode.controls.{uuid.uuid4().hex}"
         self._control_queue: AbstractQueue | None = None
+        self._late_cancels: set[asyncio.Task[None]] = set()
 
     async def connect(self) -> None:
         """Connect now if the broker answers; otherwise keep trying in the background."""
@@ -237,7 +239,12 @@ class RabbitMQBroker:
     def _on_session_event(self, message: AbstractIncomingMessage) -> None:
         session = self._sessions.get(message.correlation_id or "")
         if session is None:
-            return  # closed here already: its worker was told to stop
+            # Closed here already. If it was closed before a worker took it, the worker has
+            # only now said where to send the cancellation.
+            control_queue = (message.headers or {}).get(CONTROL_QUEUE_HEADER)
+            if isinstance(control_queue, str) and message.correlation_id:
+                self._cancel_late(control_queue, message.correlation_id)
+            return
         try:
             event = SESSION_EVENT.validate_json(message.body)
         except ValidationError:
@@ -260,11 +267,8 @@ class RabbitMQBroker:
                 await self._send_control(channel, session.control_route, job.id, control)
 
         async def cancel() -> None:
-            queue = session.control_route
-            if queue is not None:
-                cancel_control = SESSION_CONTROL.validate_python({"type": "cancel"})
-                with contextlib.suppress(BrokerUnavailable):
-                    await self._send_control(channel, queue, job.id, cancel_control)
+            if session.control_route is not None:
+                await self._send_cancel(channel, session.control_route, job.id)
 
         session = QueuedSession(
             start_timeout_s,
@@ -289,6 +293,20 @@ class RabbitMQBroker:
             self._sessions.pop(job.id, None)
             raise
         return session
+
+    def _cancel_late(self, control_queue: str, session_id: str) -> None:
+        if self._channel is None:
+            return
+        task = asyncio.create_task(self._send_cancel(self._channel, control_queue, session_id))
+        self._late_cancels.add(task)
+        task.add_done_callback(self._late_cancels.discard)
+
+    async def _send_cancel(
+        self, channel: AbstractRobustChannel, queue: str, session_id: str
+    ) -> None:
+        """Best effort: a worker that does not hear it ends the run at its deadline."""
+        with contextlib.suppress(BrokerUnavailable):
+            await self._send_control(channel, queue, session_id, Cancel())
 
     def _forget_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
@@ -488,10 +506,17 @@ class RabbitMQBroker:
         last_sent = time.monotonic()
 
         async def keep_alive() -> None:
+            """Also how a silent run learns that its client's API process is gone."""
             while True:
                 await asyncio.sleep(KEEPALIVE_INTERVAL_S)
-                if time.monotonic() - last_sent >= KEEPALIVE_INTERVAL_S:
+                if time.monotonic() - last_sent < KEEPALIVE_INTERVAL_S:
+                    continue
+                try:
                     await self._send_event(reply_to, job.id, KeepAlive())
+                except (UndeliverableResult, TimeoutError, *CONNECTION_EXCEPTIONS):
+                    log.info("a live session's client is gone; ending its run")
+                    running.cancel()
+                    return
 
         keeper = asyncio.create_task(keep_alive())
         try:

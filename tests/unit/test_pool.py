@@ -4,6 +4,7 @@ from collections.abc import AsyncGenerator
 
 from runakode.errors import SandboxUnavailable
 from runakode.models import Status
+from runakode.sandboxes import pool as pool_module
 from runakode.sandboxes.base import (
     Finished,
     PhaseResult,
@@ -126,3 +127,62 @@ async def test_a_dead_idle_sandbox_is_replaced_not_blamed() -> None:
     assert ran_in(result) != backend.prepared[0]
     await pool.close()
     assert backend.prepared[0] in backend.discarded
+
+
+class CountingBackend(FakeBackend):
+    """Boots slowly, counting how many boot at once; counts the sweeps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.booting = 0
+        self.most_booting = 0
+        self.sweeps = 0
+
+    async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
+        self.booting += 1
+        self.most_booting = max(self.most_booting, self.booting)
+        try:
+            await asyncio.sleep(0.02)
+            return await super().prepare(spec)
+        finally:
+            self.booting -= 1
+
+    async def remove_orphans(self) -> int:
+        self.sweeps += 1
+        return 0
+
+
+async def test_boots_for_jobs_take_turns() -> None:
+    backend = CountingBackend()
+    pool = SandboxPool(backend, {SPEC: 0})
+    await pool.start()
+    results = await asyncio.gather(*(pool.run(job()) for _ in range(10)))
+    assert len({ran_in(result) for result in results}) == 10
+    assert backend.most_booting == pool_module.PARALLEL_BOOTS
+    await pool.close()
+
+
+async def test_dead_workers_sandboxes_are_swept_periodically() -> None:
+    backend = CountingBackend()
+    pool = SandboxPool(backend, {SPEC: 0}, sweep_interval_s=0.01)
+    await pool.start()
+    for _ in range(100):
+        if backend.sweeps >= 3:
+            break
+        await asyncio.sleep(0.01)
+    await pool.close()
+    assert backend.sweeps >= 3
+    swept = backend.sweeps
+    await asyncio.sleep(0.05)
+    assert backend.sweeps == swept, "the sweeper outlived the pool"
+
+
+async def test_a_consumer_that_stops_early_still_gets_its_sandbox_discarded() -> None:
+    backend = FakeBackend()
+    pool = SandboxPool(backend, {SPEC: 0})
+    await pool.start()
+    events = pool.stream(job())
+    await anext(events)  # Finished, then the consumer walks away
+    await events.aclose()
+    await pool.close()
+    assert backend.discarded == backend.prepared == ["sb0"]

@@ -1159,3 +1159,39 @@ def test_forged_launcher_frames(hostile: ServiceProcess) -> None:
         assert outcome.status == "runtime_error", outcome.result
         assert "forged output" not in outcome.stdout
         assert "corrupted the sandbox's output" in outcome.result["stderr"]
+
+
+FORGED_CONTROLS = program(
+    """
+    import os, struct, time
+    try:
+        fd = os.open("/proc/1/fd/0", os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        print("refused", exc.errno, flush=True)
+    else:
+        print("opened", flush=True)
+        try:
+            # A header claiming a 4 GiB stdin frame: not the host's framing.
+            os.write(fd, b"i" + struct.pack(">I", 0xFFFFFFFF))
+        except OSError as exc:
+            print("write refused", exc.errno, flush=True)
+        time.sleep(2)
+        print("still here", flush=True)
+    """
+)
+
+
+def test_forged_frames_on_the_launchers_stdin(hostile: ServiceProcess) -> None:
+    """The launcher's stdin carries a live session's input; the program may reach it through
+    /proc/1/fd/0. Whatever it writes there concerns its own run only: in a live session the
+    launcher stops trusting its input and ends the run; otherwise it no longer reads it."""
+    outcome = attack(hostile, FORGED_CONTROLS)
+    written = outcome.stdout.startswith("opened") and "write refused" not in outcome.stdout
+    if written and hostile.url in LIVE_URLS:
+        assert outcome.status == "runtime_error", outcome.result
+        assert "still here" not in outcome.stdout
+        assert outcome.elapsed_s < PROMPT_S
+    else:
+        assert outcome.status == "ok", outcome.result
+        assert outcome.stdout.endswith("still here\n") or outcome.stdout.startswith("refused")
+    assert_hello_works(hostile)

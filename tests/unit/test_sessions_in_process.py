@@ -322,3 +322,21 @@ def test_ws_refuses_a_bad_run_message(
             ws.receive_json()
     assert closed.value.code == 1008
     assert jobs == []
+
+
+async def test_a_run_cut_short_by_the_service_tells_its_client_at_once(
+    broker: MemoryBroker, make_job: MakeJob
+) -> None:
+    handlers = EchoHandlers()
+    await broker.consume(handlers, concurrency=1)
+    session = await broker.open_session(make_job(), start_timeout_s=5)
+    events = session.events()
+    assert isinstance(await anext(events), SessionStarted)
+    # As Worker.stop does past its grace period: the run's own task is cancelled.
+    for task in asyncio.all_tasks():
+        if task.get_coro().__qualname__ == "_pump_session":  # type: ignore[union-attr]
+            task.cancel()
+    finished = await asyncio.wait_for(anext(events), 2)
+    assert isinstance(finished, SessionFinished)
+    assert "stopped mid-run" in finished.result.stderr
+    await session.close()

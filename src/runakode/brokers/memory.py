@@ -14,6 +14,8 @@ from runakode.streaming import SessionControl, SessionFinished, program_control
 
 log = logging.getLogger(__name__)
 
+STOPPED = "the service stopped mid-run"
+
 
 @dataclass
 class _JobEntry:
@@ -183,13 +185,14 @@ async def _run_session(handlers: JobHandlers, entry: _SessionEntry) -> None:
     try:
         await asyncio.wait([entry.task])
     except asyncio.CancelledError:
-        # Stopping past the grace period.
         entry.task.cancel()
-        entry.session.deliver(
-            SessionFinished(result=JobResult.internal_error("the service stopped mid-run"))
-        )
         await asyncio.wait([entry.task])
         raise
+    finally:
+        if entry.task.cancelled():
+            # Cut short by the service stopping past its grace period (or closed by its
+            # client, who then hears nothing): the client hears why at once.
+            entry.session.deliver(SessionFinished(result=JobResult.internal_error(STOPPED)))
 
 
 async def _pump_session(handlers: JobHandlers, entry: _SessionEntry) -> None:

@@ -498,6 +498,12 @@ class RabbitMQBroker:
         finally:
             self._running_sessions.pop(session_id, None)
             running.cancel()
+        if running.task.cancelled():
+            # Its client cancelled it (then nobody reads this), or the worker is stopping past
+            # its grace period: the client hears why at once instead of waiting for silence.
+            stopped = SessionFinished(result=JobResult.internal_error("the worker stopped the run"))
+            with contextlib.suppress(UndeliverableResult, TimeoutError, *CONNECTION_EXCEPTIONS):
+                await self._send_event(reply_to, session_id, stopped)
         await _settle(message.ack())
 
     async def _pump_session(

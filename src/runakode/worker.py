@@ -21,6 +21,7 @@ from runakode.sandboxes.base import (
     PhaseResult,
     PhaseStarted,
     ProgramInput,
+    SandboxEvent,
     Stream,
 )
 from runakode.sandboxes.results import run_status
@@ -146,6 +147,9 @@ class Worker:
             except SandboxError as exc:
                 log.error("sandbox engine failed: %s", exc.message, extra={"job_id": job.id})
                 result = SandboxResult.internal_error("the sandbox engine failed")
+            except Exception:
+                log.exception("live run failed inside the worker", extra={"job_id": job.id})
+                result = SandboxResult.internal_error("the worker failed while running the job")
             answer = job_result(result, job.expected_output).model_copy(
                 update={"language": language.name, "version": version}
             )
@@ -229,6 +233,8 @@ class Worker:
 
 
 def _without_output(result: JobResult) -> JobResult:
+    if result.status == Status.INTERNAL_ERROR:
+        return result  # no program output, only the service's reason in stderr
     compiled = result.compile
     return result.model_copy(
         update={
@@ -248,7 +254,7 @@ class _TextStreams:
     def __init__(self) -> None:
         self._decoders: dict[tuple[Phase, Stream], codecs.IncrementalDecoder] = {}
 
-    def translate(self, event: object) -> list[SessionEvent]:
+    def translate(self, event: SandboxEvent) -> list[SessionEvent]:
         if isinstance(event, PhaseStarted):
             return [StageStarted(stage=event.phase)]
         if isinstance(event, Output):

@@ -16,7 +16,7 @@ from runakode.brokers import sessions as session_module
 from runakode.brokers.memory import MemoryBroker
 from runakode.brokers.sessions import QueuedSession
 from runakode.config import Settings
-from runakode.errors import QueueFull, ResultTimeout
+from runakode.errors import QueueFull, ResultTimeout, SandboxError
 from runakode.models import Job, JobResult, Status, SubmissionTicket
 from runakode.sandboxes.base import (
     PhaseResult,
@@ -340,3 +340,23 @@ async def test_a_run_cut_short_by_the_service_tells_its_client_at_once(
     assert isinstance(finished, SessionFinished)
     assert "stopped mid-run" in finished.result.stderr
     await session.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (SandboxError("engine down"), "sandbox engine failed"),
+        (RuntimeError("bug"), "worker failed"),
+    ],
+)
+async def test_a_failure_under_a_live_run_ends_it_with_an_internal_error(
+    make_settings: Callable[..., Settings], make_job: MakeJob, error: Exception, words: str
+) -> None:
+    sandbox = FakeSandbox(ok_sandbox_result())
+    sandbox.error = error
+    worker = Worker(make_settings(), MemoryBroker(1), sandbox)
+    events = [e async for e in worker.run_session(make_job(), asyncio.Queue())]
+    assert isinstance(events[0], SessionStarted)
+    finished = events[-1]
+    assert isinstance(finished, SessionFinished)
+    assert finished.result.status == Status.INTERNAL_ERROR and words in finished.result.stderr

@@ -2,10 +2,13 @@ import asyncio
 import itertools
 from collections.abc import AsyncGenerator
 
-from runakode.errors import SandboxUnavailable
+import pytest
+
+from runakode.errors import SandboxError, SandboxUnavailable
 from runakode.models import Status
 from runakode.sandboxes import pool as pool_module
 from runakode.sandboxes.base import (
+    BootsUnderWay,
     Finished,
     PhaseResult,
     ProgramInput,
@@ -186,3 +189,36 @@ async def test_a_consumer_that_stops_early_still_gets_its_sandbox_discarded() ->
     await events.aclose()
     await pool.close()
     assert backend.discarded == backend.prepared == ["sb0"]
+
+
+async def test_closing_waits_for_boots_under_way_and_refuses_new_ones() -> None:
+    boots = BootsUnderWay()
+    booted = asyncio.Event()
+    release = asyncio.Event()
+
+    async def boot() -> None:
+        async with boots.boot():
+            booted.set()
+            await release.wait()
+
+    booting = asyncio.create_task(boot())
+    await booted.wait()
+    closing = asyncio.create_task(boots.close(timeout_s=5))
+    await asyncio.sleep(0.01)
+    assert not closing.done(), "close did not wait for the boot under way"
+    with pytest.raises(SandboxError):
+        async with boots.boot():
+            pass
+    release.set()
+    await asyncio.wait_for(closing, 1)
+    await booting
+
+
+async def test_a_pool_that_is_closing_boots_nothing() -> None:
+    backend = FakeBackend()
+    pool = SandboxPool(backend, {SPEC: 0})
+    await pool.start()
+    await pool.close()
+    with pytest.raises(SandboxError):
+        await pool.run(job())
+    assert backend.prepared == []

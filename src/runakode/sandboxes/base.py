@@ -1,9 +1,11 @@
 import asyncio
-from collections.abc import AsyncGenerator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
+from runakode.errors import SandboxError
 from runakode.models import Status
 
 # Written by each image's recipe at build time, e.g. "Python 3.11.2".
@@ -188,6 +190,47 @@ PROGRAM_INPUT_ITEMS = 64
 
 def program_input() -> ProgramInput:
     return asyncio.Queue(maxsize=PROGRAM_INPUT_ITEMS)
+
+
+async def complete(cleanup: Coroutine[Any, Any, None]) -> None:
+    """Run a clean-up to its end even while the caller is being cancelled (its caller re-raises
+    what interrupted it): shielded only, it could outlive the boot it cleans up after, and be
+    cut off when the process ends."""
+    task = asyncio.ensure_future(cleanup)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+
+
+class BootsUnderWay:
+    """A backend's boots in progress: close() waits for them, and none starts once closing, so
+    that no sandbox is created behind the back of a backend that has removed its own."""
+
+    def __init__(self) -> None:
+        self.closing = False
+        self._count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    @contextlib.asynccontextmanager
+    async def boot(self) -> AsyncIterator[None]:
+        """SandboxError once closing."""
+        if self.closing:
+            raise SandboxError("the sandbox engine is closing")
+        self._count += 1
+        self._none.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if not self._count:
+                self._none.set()
+
+    async def close(self, timeout_s: float) -> None:
+        self.closing = True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._none.wait()
 
 
 @dataclass(frozen=True)

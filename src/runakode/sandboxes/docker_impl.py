@@ -9,11 +9,13 @@ from runakode.sandboxes import hardening, seccomp
 from runakode.sandboxes.base import (
     MAX_VERSION_CHARS,
     VERSION_FILE,
+    BootsUnderWay,
     ProgramInput,
     SandboxEvent,
     SandboxHandle,
     SandboxJob,
     SandboxSpec,
+    complete,
 )
 from runakode.sandboxes.docker_api import STDOUT, AttachedStream, DockerClient
 from runakode.sandboxes.ownership import LABEL_OWNER, LABEL_SANDBOX, owner_id, owner_is_alive
@@ -89,6 +91,7 @@ class DockerBackend:
         self._images = sorted(set(images))
         self._owner = owner_id()
         self._live: dict[str, AttachedStream] = {}
+        self._boots = BootsUnderWay()
 
     async def start(self) -> None:
         await self._docker.ping(timeout_s=5.0)
@@ -128,29 +131,45 @@ class DockerBackend:
         return None
 
     async def close(self) -> None:
+        await self._boots.close(hardening.BOOT_ALLOWANCE_S)
         for container_id in list(self._live):
             await self._remove(container_id)
         await self._docker.close()
 
     async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
+        async with self._boots.boot():
+            return await self._boot(spec)
+
+    async def _boot(self, spec: SandboxSpec) -> SandboxHandle:
         labels = {LABEL_SANDBOX: "1", LABEL_OWNER: self._owner}
         name = f"runakode-{secrets.token_hex(8)}"
+        creating = asyncio.ensure_future(
+            self._docker.create_container(name, container_config(spec, labels))
+        )
         try:
-            container_id = await self._docker.create_container(name, container_config(spec, labels))
+            container_id = await asyncio.shield(creating)
         except BaseException:
-            # Cancelled (or failed) mid-request, the engine may still have created it.
-            await asyncio.shield(self._remove(name))
+            # The engine finishes a create it has begun, whatever becomes of our request: a
+            # removal sent before it has finished would find nothing and leave it behind.
+            await complete(self._remove_created(creating, name))
             raise
         try:
             self._live[container_id] = await self._docker.attach(container_id)
             await self._docker.start(container_id)
         except BaseException:
-            await asyncio.shield(self._remove(container_id))
+            await complete(self._remove(container_id))
             raise
         return SandboxHandle(container_id, spec)
 
     async def discard(self, handle: SandboxHandle) -> None:
         await self._remove(handle.id)
+
+    async def _remove_created(self, creating: "asyncio.Future[str]", name: str) -> None:
+        try:
+            container_id = await creating
+        except Exception:
+            container_id = name  # an answer lost on the way: by name, in case it exists
+        await self._remove(container_id)
 
     async def _remove(self, container_id: str) -> None:
         stream = self._live.pop(container_id, None)

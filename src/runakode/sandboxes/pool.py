@@ -123,6 +123,8 @@ class SandboxPool:
                 yield event
 
     async def _prepare(self, spec: SandboxSpec) -> SandboxHandle:
+        if self._closing:
+            raise SandboxError("the sandbox pool is closing")
         async with self._boots:
             return await self._backend.prepare(spec)
 

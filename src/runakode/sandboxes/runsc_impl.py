@@ -15,11 +15,13 @@ from runakode.sandboxes import cgroups, hardening, seccomp
 from runakode.sandboxes.base import (
     MAX_VERSION_CHARS,
     VERSION_FILE,
+    BootsUnderWay,
     ProgramInput,
     SandboxEvent,
     SandboxHandle,
     SandboxJob,
     SandboxSpec,
+    complete,
 )
 from runakode.sandboxes.docker_api import DockerClient
 from runakode.sandboxes.ownership import local_owner, local_owner_is_alive
@@ -125,6 +127,7 @@ class RunscBackend:
         self._rootfs: dict[str, Path] = {}
         self._env: dict[str, list[str]] = {}
         self._live: dict[str, _Sandbox] = {}
+        self._boots = BootsUnderWay()
 
     async def start(self) -> None:
         if shutil.which(RUNSC) is None:
@@ -203,10 +206,15 @@ class RunscBackend:
         return None
 
     async def close(self) -> None:
+        await self._boots.close(hardening.BOOT_ALLOWANCE_S)
         for sandbox_id in list(self._live):
             await self._remove(sandbox_id)
 
     async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
+        async with self._boots.boot():
+            return await self._boot(spec)
+
+    async def _boot(self, spec: SandboxSpec) -> SandboxHandle:
         # The id carries its owner, so a later process can tell an orphan from a live sandbox.
         sandbox_id = f"runakode-{self._owner}-{secrets.token_hex(6)}"
         bundle = BUNDLE_DIR / sandbox_id
@@ -239,6 +247,10 @@ class RunscBackend:
             )
         except (TimeoutError, asyncio.IncompleteReadError):
             ready = b""
+        except BaseException:
+            # Cancelled while it booted: nobody will ever be handed it.
+            await complete(self._remove(sandbox_id))
+            raise
         handle = SandboxHandle(sandbox_id, spec)
         if ready != READY:
             await self.discard(handle)

@@ -527,7 +527,7 @@ class Phase:
     def feed_stdin(self, selector: selectors.BaseSelector, proc: subprocess.Popen) -> None:
         assert proc.stdin
         if self.live_stdin:
-            self.feed_live_stdin(selector, proc)
+            self.feed_live_stdin(proc)
             return
         try:
             written = os.write(proc.stdin.fileno(), self.stdin[:CHUNK_BYTES])
@@ -540,7 +540,7 @@ class Phase:
             selector.unregister(proc.stdin)
             proc.stdin.close()
 
-    def feed_live_stdin(self, selector: selectors.BaseSelector, proc: subprocess.Popen) -> None:
+    def feed_live_stdin(self, proc: subprocess.Popen) -> None:
         assert proc.stdin and self.controls is not None
         pending = self.controls.pending
         try:
@@ -642,15 +642,13 @@ def main() -> int:
         job = json.loads(read_exact(size))
         token = bytes.fromhex(job["token"])
         limit = int(job["output_max_bytes"])
+        stdin = base64.b64decode(job.get("stdin", ""))
+        controls = Controls(stdin) if job.get("interactive") else None
         compile_phase = None
         if job.get("compile"):
             compile_limit = int(job["compile"].get("output_max_bytes", limit))
             compile_kinds = (COMPILE_STDOUT, COMPILE_STDERR)
-            compile_phase = Phase(job["compile"], b"", compile_kinds, compile_limit)
-        stdin = base64.b64decode(job.get("stdin", ""))
-        controls = Controls(stdin) if job.get("interactive") else None
-        if compile_phase is not None:
-            compile_phase.controls = controls
+            compile_phase = Phase(job["compile"], b"", compile_kinds, compile_limit, controls)
         run_phase = Phase(
             job["run"], stdin, (RUN_STDOUT, RUN_STDERR), limit, controls, live_stdin=True
         )

@@ -95,10 +95,13 @@ class _Control(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Characters in one stdin control; a longer write is split by the sender (stdin_controls).
+MAX_STDIN_CHARS = 1 << 16
+
+
 class WriteStdin(_Control):
     type: Literal["stdin"] = "stdin"
-    # Characters; a longer write is split by the sender (MAX_STDIN_CHARS).
-    data: str = Field(max_length=1 << 16)
+    data: str = Field(max_length=MAX_STDIN_CHARS)
 
 
 class CloseStdin(_Control):
@@ -120,7 +123,6 @@ SessionControl = Annotated[
     WriteStdin | CloseStdin | SendSignal | Cancel, Field(discriminator="type")
 ]
 SESSION_CONTROL: TypeAdapter[SessionControl] = TypeAdapter(SessionControl)
-MAX_STDIN_CHARS = 1 << 16
 
 
 def stdin_controls(text: str) -> list[WriteStdin]:

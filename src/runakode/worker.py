@@ -18,7 +18,6 @@ from runakode.sandboxes.base import (
     Output,
     Phase,
     PhaseEnded,
-    PhaseResult,
     PhaseStarted,
     ProgramInput,
     SandboxEvent,
@@ -281,23 +280,23 @@ class _TextStreams:
 
 
 def _stage_ended(event: PhaseEnded) -> StageEnded:
-    phase: PhaseResult = event.result
+    ended = event.result
     if event.phase == Phase.COMPILE:
-        status = Status.COMPILE_ERROR if phase.failed else Status.OK
+        status = Status.COMPILE_ERROR if ended.failed else Status.OK
     else:
-        status = run_status(phase)
+        status = run_status(ended)
     return StageEnded(
         stage=event.phase,
         status=status,
-        exit_code=None if phase.signal is not None else phase.exit_code,
-        signal=phase.signal,
-        wall_time_ms=phase.wall_time_ms,
-        cpu_time_ms=phase.cpu_time_ms,
-        memory_kb=phase.memory_kb,
-        time_limit=phase.time_limit.value if phase.time_limit is not None else None,
-        memory_exceeded=phase.memory_exceeded,
-        output_limit=phase.flooded,
-        truncated=phase.truncated,
+        exit_code=None if ended.signal is not None else ended.exit_code,
+        signal=ended.signal,
+        wall_time_ms=ended.wall_time_ms,
+        cpu_time_ms=ended.cpu_time_ms,
+        memory_kb=ended.memory_kb,
+        time_limit=ended.time_limit.value if ended.time_limit is not None else None,
+        memory_exceeded=ended.memory_exceeded,
+        output_limit=ended.flooded,
+        truncated=ended.truncated,
         message=event.note,
     )
 

@@ -16,6 +16,7 @@ from runakode.api.middleware import (
     RequestContext,
     RequestGate,
     TrailingSlash,
+    error_json,
     error_response,
 )
 from runakode.api.native import (
@@ -106,10 +107,9 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if is_piston(request.url.path):
-            return JSONResponse({"message": exc.detail}, exc.status_code, headers=exc.headers)
-        if is_native(request.url.path):
-            return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+        path = request.url.path
+        if is_piston(path) or is_native(path):
+            return error_json(path, exc.detail, exc.status_code, exc.headers)
         # Judge0's clients see Rails' form, always as JSON.
         body = {"status": exc.status_code, "error": exc.detail}
         return JSONResponse(body, exc.status_code, headers=exc.headers)

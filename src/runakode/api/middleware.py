@@ -1,5 +1,6 @@
 import logging
 import time
+from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
@@ -22,10 +23,16 @@ from runakode.ratelimit import TokenBucketLimiter, retry_after_header
 log = logging.getLogger(__name__)
 
 
-def error_response(error: RunakodeError, path: str = "") -> JSONResponse:
+def error_json(
+    path: str, message: str, status_code: int, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """Our error body; Piston's clients only recognise `{"message": ...}`."""
     key = "message" if is_piston(path) else "error"
-    return JSONResponse({key: error.message}, error.status_code, headers=error.headers)
+    return JSONResponse({key: message}, status_code, headers=headers)
+
+
+def error_response(error: RunakodeError, path: str = "") -> JSONResponse:
+    return error_json(path, error.message, error.status_code, error.headers)
 
 
 class RequestContext:
@@ -123,8 +130,7 @@ class Authentication:
 def _unauthorized(path: str) -> Response:
     if is_native(path) or is_piston(path):
         message = "a valid API key is required (X-Auth-Token or Authorization: Bearer)"
-        key = "message" if is_piston(path) else "error"
-        return JSONResponse({key: message}, 401, headers={"WWW-Authenticate": "Bearer"})
+        return error_json(path, message, 401, {"WWW-Authenticate": "Bearer"})
     return Response(status_code=401)
 
 

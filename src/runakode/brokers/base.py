@@ -5,9 +5,6 @@ from runakode.models import Job, JobResult, SubmissionTicket
 from runakode.sandboxes.base import ProgramInput
 from runakode.streaming import Session, SessionEvent
 
-# How long a live session's pending events may pile up unread before it is ended.
-SESSION_EVENTS_BUFFER = 1024
-
 SubmissionFinished = Callable[[str], None]
 
 

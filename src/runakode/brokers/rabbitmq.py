@@ -553,15 +553,7 @@ class RabbitMQBroker:
             correlation_id=session_id,
             headers=headers,
         )
-        try:
-            await asyncio.wait_for(
-                self._channel.default_exchange.publish(
-                    message, routing_key=reply_to, mandatory=True
-                ),
-                WORKER_PUBLISH_TIMEOUT_S,
-            )
-        except (PublishError, DeliveryError):
-            raise UndeliverableResult(f"reply queue {reply_to!r} is gone") from None
+        await self._publish_to_asker(message, reply_to, mandatory=True)
 
     async def _on_control(self, message: AbstractIncomingMessage) -> None:
         running = self._running_sessions.get(message.correlation_id or "")
@@ -626,13 +618,23 @@ class RabbitMQBroker:
             content_type="application/json",
             correlation_id=message.correlation_id,
         )
+        await self._publish_to_asker(reply, message.reply_to)
+
+    async def _publish_to_asker(
+        self, message: aio_pika.Message, reply_to: str, *, mandatory: bool = False
+    ) -> None:
+        """A result or event to the API process that asked; UndeliverableResult when its
+        reply queue is gone with it."""
+        assert self._channel is not None
         try:
             await asyncio.wait_for(
-                self._channel.default_exchange.publish(reply, routing_key=message.reply_to),
+                self._channel.default_exchange.publish(
+                    message, routing_key=reply_to, mandatory=mandatory
+                ),
                 WORKER_PUBLISH_TIMEOUT_S,
             )
         except (PublishError, DeliveryError):
-            raise UndeliverableResult(f"reply queue {message.reply_to!r} is gone") from None
+            raise UndeliverableResult(f"reply queue {reply_to!r} is gone") from None
 
 
 def _decode_job(message: AbstractIncomingMessage) -> Job:

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from runakode.brokers.base import SESSION_EVENTS_BUFFER
 from runakode.errors import ResultTimeout
 from runakode.models import JobResult
 from runakode.streaming import (
@@ -21,6 +20,8 @@ from runakode.streaming import (
 # has sent nothing for LIVENESS_TIMEOUT_S (it was killed, or lost its broker connection).
 KEEPALIVE_INTERVAL_S = 5.0
 LIVENESS_TIMEOUT_S = 3 * KEEPALIVE_INTERVAL_S
+# How many of a live session's events may pile up unread before it is ended.
+SESSION_EVENTS_BUFFER = 1024
 
 
 class QueuedSession:

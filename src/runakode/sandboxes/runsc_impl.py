@@ -42,7 +42,6 @@ READY = b"Y"
 class _Sandbox:
     id: str
     process: asyncio.subprocess.Process
-    spec: SandboxSpec
 
 
 def _tmpfs(destination: str, size_bytes: int, *extra: str) -> dict[str, Any]:
@@ -239,7 +238,7 @@ class RunscBackend:
             # Its own session: a Ctrl-C meant for the service must not reach the sandboxes.
             start_new_session=True,
         )
-        self._live[sandbox_id] = _Sandbox(sandbox_id, process, spec)
+        self._live[sandbox_id] = _Sandbox(sandbox_id, process)
         assert process.stdout is not None
         try:
             ready = await asyncio.wait_for(

@@ -553,7 +553,7 @@ class RabbitMQBroker:
             correlation_id=session_id,
             headers=headers,
         )
-        await self._publish_to_asker(message, reply_to, mandatory=True)
+        await self._publish_to_asker(message, reply_to)
 
     async def _on_control(self, message: AbstractIncomingMessage) -> None:
         running = self._running_sessions.get(message.correlation_id or "")
@@ -620,16 +620,14 @@ class RabbitMQBroker:
         )
         await self._publish_to_asker(reply, message.reply_to)
 
-    async def _publish_to_asker(
-        self, message: aio_pika.Message, reply_to: str, *, mandatory: bool = False
-    ) -> None:
+    async def _publish_to_asker(self, message: aio_pika.Message, reply_to: str) -> None:
         """A result or event to the API process that asked; UndeliverableResult when its
-        reply queue is gone with it."""
+        reply queue is gone with it (mandatory: the broker returns what no queue takes)."""
         assert self._channel is not None
         try:
             await asyncio.wait_for(
                 self._channel.default_exchange.publish(
-                    message, routing_key=reply_to, mandatory=mandatory
+                    message, routing_key=reply_to, mandatory=True
                 ),
                 WORKER_PUBLISH_TIMEOUT_S,
             )

@@ -199,6 +199,120 @@ def sample_processes(group: int, skip: int) -> tuple[float, int]:
     return ticks / CLOCK_TICKS_PER_S, pages * PAGE_KB
 
 
+def spawn(argv: list[str], merge_output: bool, preexec=None) -> tuple[subprocess.Popen, int]:
+    """The program under its helper, with pipes for its streams; and the helper's report pipe."""
+    usage_read, usage_write = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [SPAWN_HELPER, str(usage_write), *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=(usage_write,),
+            # Safe here: this process has a single thread.
+            preexec_fn=preexec,
+        )
+    except BaseException:
+        os.close(usage_read)
+        raise
+    finally:
+        os.close(usage_write)
+    return proc, usage_read
+
+
+class Prestarted:
+    """An interpreter started at boot with the language's own command line, before its job is
+    known. Its main source file is a FIFO, so it blocks where it opens (or first reads) it,
+    after most of its start-up; the job's source is written into the FIFO, and a regular file
+    with the same content replaces the FIFO before the interpreter reads past it, so that
+    whatever reads the file again (a traceback's source line, the program itself) finds it.
+    Nothing of ours runs inside the interpreter: it is the cold command, started early.
+
+    `prelude` goes into the FIFO at once (Ruby: a byte-order mark, which lets it load its
+    gems before it blocks); the host only sends `warm` jobs whose source it suits.
+    """
+
+    def __init__(self, spec: dict) -> None:
+        self.argv = [str(part) for part in spec["argv"]]
+        self.main = safe_name(str(spec["main"]))
+        self.prelude = base64.b64decode(spec.get("prelude", ""))
+        self.fifo = -1
+        self.proc: subprocess.Popen | None = None
+        self.usage_read = -1
+        self.program_pid = 0
+        self.usage_unread = b""
+        self.anonymous_base_kb: int | None = None
+        # The job's main file entry, once a job it serves has come.
+        self.source: dict | None = None
+
+    def start(self) -> None:
+        os.mkfifo(self.main, 0o644)
+        # Read-write: the open never blocks, and the interpreter's open finds a writer.
+        self.fifo = os.open(self.main, os.O_RDWR | os.O_CLOEXEC)
+        write_all(self.fifo, self.prelude)
+        self.anonymous_base_kb = anonymous_kb()
+        self.proc, self.usage_read = spawn(self.argv, merge_output=False)
+        self.program_pid, self.usage_unread = read_started(self.usage_read)
+
+    def take(self, job: dict) -> bool:
+        """Whether the job runs exactly the command this interpreter was started with; if so,
+        its main file is kept for release() and left out of the job's other files."""
+        if (
+            self.proc is None
+            or self.proc.poll() is not None
+            or not job.get("warm")
+            or job.get("compile")
+            or job["run"].get("merge_output")
+            or list(job["run"]["argv"]) != self.argv
+        ):
+            return False
+        for index, entry in enumerate(job["files"]):
+            if entry["name"] == self.main:
+                self.source = job["files"].pop(index)
+                return True
+        return False
+
+    def release(self, deadline: float) -> None:
+        """Gives the interpreter its source (the job's main file): from here it runs as the
+        cold command would."""
+        assert self.source is not None
+        staged = f"{self.main}.runakode-staged"
+        write_files([{**self.source, "name": staged}])
+        os.set_blocking(self.fifo, False)
+        view = memoryview(base64.b64decode(self.source["content"]))
+        while view:
+            try:
+                view = view[os.write(self.fifo, view) :]
+            except BlockingIOError:
+                # The pipe is full until the interpreter reads; one that died never will.
+                if not process_exists(self.program_pid) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.001)
+        os.replace(staged, self.main)
+        # Its end of file: the interpreter now holds the only other end.
+        os.close(self.fifo)
+        self.fifo = -1
+
+    def discard(self) -> None:
+        """Not the job's command: ended and cleaned away, so the job starts cold."""
+        if self.proc is not None:
+            kill_group(self.proc.pid)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.proc.pid, 0)
+            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+            self.proc.returncode = -9
+            os.close(self.usage_read)
+            self.proc = None
+        if self.fifo >= 0:
+            os.close(self.fifo)
+            self.fifo = -1
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.main)
+
+
 class Controls:
     """A live session's input from the host: stdin for the program, signals, and whether the
     host is still there (its end of our stdin closes when it goes)."""
@@ -300,30 +414,29 @@ class Phase:
         self.cpu_killed = False
         self.memory_exceeded = False
 
-    def run(self) -> dict:
-        started = time.monotonic()
-        self.anonymous_base_kb = anonymous_kb()
-        usage_read, usage_write = os.pipe()
-        try:
-            proc = subprocess.Popen(
-                [SPAWN_HELPER, str(usage_write), *self.argv],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT if self.merge_output else subprocess.PIPE,
-                start_new_session=True,
-                pass_fds=(usage_write,),
-                # Safe here: this process has a single thread.
-                preexec_fn=self.apply_rlimits if self.rlimits else None,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            os.close(usage_read)
-            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-            send(self.kinds[1], f"cannot start {SPAWN_HELPER}: {reason}\n".encode())
-            return self.report(127, None, started, measured=False)
-        finally:
-            os.close(usage_write)
-        self.pid, self.usage_fd = proc.pid, usage_read
-        self.program_pid, self.usage_unread = read_started(usage_read)
+    def run(self, prestarted: "Prestarted | None" = None) -> dict:
+        if prestarted is not None:
+            proc, usage_read = prestarted.proc, prestarted.usage_read
+            self.anonymous_base_kb = prestarted.anonymous_base_kb
+            self.program_pid, self.usage_unread = prestarted.program_pid, prestarted.usage_unread
+            self.pid, self.usage_fd = proc.pid, usage_read
+            for pid in (proc.pid, self.program_pid):
+                self.apply_rlimits(pid)
+            # Its clock starts when its source arrives: the interpreter's start was done ahead.
+            started = time.monotonic()
+            prestarted.release(started + self.timeout_s)
+        else:
+            started = time.monotonic()
+            self.anonymous_base_kb = anonymous_kb()
+            try:
+                preexec = self.apply_own_rlimits if self.rlimits else None
+                proc, usage_read = spawn(self.argv, self.merge_output, preexec)
+            except (OSError, subprocess.SubprocessError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+                send(self.kinds[1], f"cannot start {SPAWN_HELPER}: {reason}\n".encode())
+                return self.report(127, None, started, measured=False)
+            self.pid, self.usage_fd = proc.pid, usage_read
+            self.program_pid, self.usage_unread = read_started(usage_read)
         self.pump(proc, started)
         kill_group(proc.pid)
         if self.helper_status is None:
@@ -341,17 +454,27 @@ class Phase:
         for pipe in (proc.stdin, proc.stdout, proc.stderr):
             if pipe is not None:
                 pipe.close()
-        if proc.returncode < 0:
-            return self.report(128 - proc.returncode, -proc.returncode, started)
-        return self.report(proc.returncode, None, started)
+        report = (
+            self.report(128 - proc.returncode, -proc.returncode, started)
+            if proc.returncode < 0
+            else self.report(proc.returncode, None, started)
+        )
+        report["prestarted"] = prestarted is not None
+        return report
 
-    def apply_rlimits(self) -> None:
+    def apply_own_rlimits(self) -> None:
+        self.apply_rlimits(0)
+
+    def apply_rlimits(self, pid: int) -> None:
+        """On the process `pid` (0: this one), soft = hard; a pre-started program gets them once
+        its job is known, as it would have had them from its start."""
         for which, value in self.rlimits:
             # Never above the sandbox's own hard limit, which cannot be raised.
             _, hard = resource.getrlimit(which)
             if hard != resource.RLIM_INFINITY:
                 value = min(value, hard)
-            resource.setrlimit(which, (value, value))
+            with contextlib.suppress(ProcessLookupError):
+                resource.prlimit(pid, which, (value, value))
 
     def report(
         self, exit_code: int, signal_number: int | None, started: float, *, measured: bool = True
@@ -629,8 +752,24 @@ def kill_everything_else() -> None:
         time.sleep(0.001)
 
 
+def prestart_from_argv(argv: list[str]) -> Prestarted | None:
+    """The interpreter `--prestart=JSON` asks for, started; None without one, or when it
+    cannot start (its job then starts cold, as without it)."""
+    for arg in argv:
+        if arg.startswith("--prestart="):
+            prestarted = Prestarted(json.loads(arg.partition("=")[2]))
+            try:
+                prestarted.start()
+            except (OSError, subprocess.SubprocessError):
+                prestarted.discard()
+                return None
+            return prestarted
+    return None
+
+
 def main() -> int:
     global token
+    prestarted = prestart_from_argv(sys.argv[1:])
     if "--announce" in sys.argv[1:]:
         # Booted and waiting: lets the host keep this sandbox as ready (sent before any job,
         # so before any program could exist to fake it).
@@ -652,6 +791,9 @@ def main() -> int:
         run_phase = Phase(
             job["run"], stdin, (RUN_STDOUT, RUN_STDERR), limit, controls, live_stdin=True
         )
+        if prestarted is not None and not prestarted.take(job):
+            prestarted.discard()
+            prestarted = None
         write_files(job["files"])
     except (EOFError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         send(LAUNCHER_ERROR, str(exc).encode())
@@ -661,7 +803,7 @@ def main() -> int:
     for phase, done in ((compile_phase, COMPILE_DONE), (run_phase, RUN_DONE)):
         if phase is None:
             continue
-        report = phase.run()
+        report = phase.run(prestarted if phase is run_phase else None)
         kill_everything_else()
         if phase.abandoned:
             return 0  # the host is gone: nobody to report to

@@ -38,6 +38,7 @@ from runakode.models import (
 )
 from runakode.sandboxes.base import (
     CompileStep,
+    Prestart,
     RunLimits,
     SandboxFile,
     SandboxJob,
@@ -131,11 +132,23 @@ def served_language(settings: Settings, name: str) -> Language:
     return LANGUAGES[name]
 
 
-def _spec(settings: Settings, language: Language) -> SandboxSpec:
-    # Every sandbox of a language boots alike (so the pool can boot it ahead); a job's own,
-    # lower memory limit is enforced inside it.
+def sandbox_spec(settings: Settings, language: Language) -> SandboxSpec:
+    """How every sandbox of a language boots (so the pool can boot it ahead); a job's own,
+    lower memory limit is enforced inside it."""
+    prestart = (
+        Prestart(
+            language.run_argv(language.source_file),
+            language.source_file,
+            language.prestart_prelude,
+        )
+        if language.prestart
+        else None
+    )
     return SandboxSpec(
-        settings.sandbox_images[language.name], settings.job_memory_bytes, settings.job_cpus
+        settings.sandbox_images[language.name],
+        settings.job_memory_bytes,
+        settings.job_cpus,
+        prestart,
     )
 
 
@@ -157,6 +170,7 @@ def _compile_step(
         timeout_s=min(compile_timeout_s, timeout_s) if compile_timeout_s else timeout_s,
         output_max_bytes=settings.compile_output_max_bytes,
         merge_output=merge_output,
+        artifacts=language.artifacts,
     )
 
 
@@ -191,7 +205,7 @@ def native_sandbox_job(settings: Settings, job: Job, language: Language) -> Sand
     )
     return SandboxJob(
         job_id=job.id,
-        spec=_spec(settings, language),
+        spec=sandbox_spec(settings, language),
         files=files,
         run_argv=language.run_argv(main_file, tuple(job.args)),
         limits=RunLimits(
@@ -316,7 +330,7 @@ def submission_sandbox_job(settings: Settings, submission: Submission) -> Sandbo
     )
     return SandboxJob(
         job_id=submission.token,
-        spec=_spec(settings, language),
+        spec=sandbox_spec(settings, language),
         files=files,
         run_argv=language.run_argv(main_file, args),
         limits=submission_limits(settings, request),
@@ -346,6 +360,6 @@ def submission_limits(settings: Settings, request: SubmissionRequest) -> RunLimi
 
 def submission_worst_case_s(settings: Settings, request: SubmissionRequest) -> float:
     """The longest a submission's runs can take once a worker has it (boots not counted): each
-    run compiles again in its own fresh sandbox."""
+    run, in its own fresh sandbox, may compile again (the compile cache may not keep it)."""
     run_s = min(request.wall_time_limit, settings.job_timeout_s)
     return request.number_of_runs * (settings.compile_timeout_s + run_s)

@@ -8,6 +8,8 @@ from runakode import metrics
 from runakode.api import HealthCheck, StoredSubmissions, create_app, create_status_app
 from runakode.brokers import Broker, create_broker
 from runakode.config import Settings
+from runakode.jobs import sandbox_spec
+from runakode.languages import LANGUAGES
 from runakode.models import Job, Status
 from runakode.sandboxes import create_backend
 from runakode.sandboxes.base import SandboxSpec
@@ -27,9 +29,7 @@ from runakode.worker import Worker
 def pool_targets(settings: Settings) -> dict[SandboxSpec, int]:
     """Idle sandboxes to keep per language, in the shape its jobs will ask for."""
     return {
-        SandboxSpec(settings.sandbox_images[name], settings.job_memory_bytes, settings.job_cpus): (
-            settings.sandbox_pool.get(name, 0)
-        )
+        sandbox_spec(settings, LANGUAGES[name]): settings.sandbox_pool.get(name, 0)
         for name in settings.supported_languages
     }
 

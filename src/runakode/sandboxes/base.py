@@ -21,12 +21,36 @@ class SandboxFile:
 
 
 @dataclass(frozen=True)
+class Prestart:
+    """An interpreter the sandbox starts at boot, with the language's own command line for its
+    usual main file; it waits for that file's content. A job whose command is exactly this one
+    (and whose source suits the prelude) runs in it; any other starts cold."""
+
+    argv: tuple[str, ...]
+    main_file: str
+    # Written ahead of the source (Ruby: a byte-order mark, so that it loads its gems first).
+    prelude: bytes = b""
+
+    def suits(self, source: bytes) -> bool:
+        """Whether the source reads the same after the prelude as on its own."""
+        if not self.prelude:
+            return True
+        # After a byte-order mark, Ruby reads neither a #! line's options nor a magic comment
+        # that names another encoding: such a source starts cold.
+        head = source.split(b"\n", 2)[:2]
+        return not source.startswith((b"#!", b"\xef\xbb\xbf")) and not any(
+            b"coding" in line for line in head
+        )
+
+
+@dataclass(frozen=True)
 class SandboxSpec:
     """What a sandbox is booted with, before any job is known: its image and its ceiling."""
 
     image: str
     memory_bytes: int
     cpus: float
+    prestart: Prestart | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +79,9 @@ class CompileStep:
     output_max_bytes: int
     # stdout and stderr in one stream, as Judge0's compile_output.
     merge_output: bool = False
+    # Glob patterns (relative to the work directory) of what the compile produces that the
+    # run needs: what a compile cache keeps.
+    artifacts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +99,19 @@ class SandboxJob:
     compile: CompileStep | None
     # Stdin stays open while the program runs, fed by ProgramInput (`stdin` is written first).
     interactive: bool = False
+    # Above 0: after a successful compile the launcher sends the compile's artifacts (up to
+    # this many bytes, else none) as an Artifacts event, before the program starts.
+    artifacts_max_bytes: int = 0
+
+    @property
+    def fits_prestart(self) -> bool:
+        """Whether its sandbox's pre-started interpreter can run it: the same command, the same
+        main file, and a source that reads the same after the prelude."""
+        prestart = self.spec.prestart
+        if prestart is None or self.compile is not None or self.merge_output:
+            return False
+        main = next((file for file in self.files if file.name == prestart.main_file), None)
+        return self.run_argv == prestart.argv and main is not None and prestart.suits(main.content)
 
     @property
     def deadline_s(self) -> float:
@@ -113,6 +153,8 @@ class PhaseResult:
     truncated: bool = False
     # The stream that went over the output cap, when output_limit.
     flooded: Stream | None = None
+    # It ran in an interpreter started before its job came (Prestart).
+    prestarted: bool = False
 
     @property
     def failed(self) -> bool:
@@ -163,7 +205,15 @@ class Finished:
     result: SandboxResult
 
 
-SandboxEvent = PhaseStarted | Output | PhaseEnded | Finished
+@dataclass(frozen=True)
+class Artifacts:
+    """What a successful compile produced for the run (CompileStep.artifacts), taken before the
+    program started: for the host's compile cache, never for clients."""
+
+    files: tuple[SandboxFile, ...]
+
+
+SandboxEvent = PhaseStarted | Output | PhaseEnded | Artifacts | Finished
 
 
 @dataclass(frozen=True)

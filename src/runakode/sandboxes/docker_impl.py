@@ -18,6 +18,7 @@ from runakode.sandboxes.base import (
     complete,
 )
 from runakode.sandboxes.docker_api import STDOUT, AttachedStream, DockerClient
+from runakode.sandboxes.launcher_protocol import launcher_argv
 from runakode.sandboxes.ownership import LABEL_OWNER, LABEL_SANDBOX, owner_id, owner_is_alive
 from runakode.sandboxes.session import Ending, launcher_session
 
@@ -31,7 +32,7 @@ OOM_FLAG_INTERVAL_S = 0.1
 def container_config(spec: SandboxSpec, labels: dict[str, str]) -> dict[str, Any]:
     return {
         "Image": spec.image,
-        "Cmd": list(hardening.LAUNCHER_ARGV),
+        "Cmd": launcher_argv(spec, announce=False),
         "User": f"{hardening.SANDBOX_UID}:{hardening.SANDBOX_GID}",
         "WorkingDir": "/work",
         "Env": list(hardening.SANDBOX_ENV),

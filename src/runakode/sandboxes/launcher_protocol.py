@@ -11,6 +11,7 @@ from runakode.sandboxes.base import (
     CloseStdin,
     ProgramControl,
     SandboxJob,
+    SandboxSpec,
     Signal,
     TimeLimit,
     WriteStdin,
@@ -51,6 +52,21 @@ MAX_TASKS = hardening.RLIMITS["nproc"] - LAUNCHER_TASKS
 CPU_RLIMIT_MARGIN_S = 1
 # Past this, a usage figure in a report is garbage (no counter here comes near 2**53).
 MAX_REPORTED = 1 << 53
+
+
+def launcher_argv(spec: SandboxSpec, *, announce: bool) -> list[str]:
+    """The sandbox's first process: the launcher, told what to start before its job comes."""
+    argv = list(hardening.LAUNCHER_ARGV)
+    if announce:
+        argv.append("--announce")
+    if spec.prestart is not None:
+        prestart = {
+            "argv": list(spec.prestart.argv),
+            "main": spec.prestart.main_file,
+            "prelude": base64.b64encode(spec.prestart.prelude).decode("ascii"),
+        }
+        argv.append("--prestart=" + json.dumps(prestart, separators=(",", ":")))
+    return argv
 
 
 def _run_phase(job: SandboxJob) -> dict[str, Any]:
@@ -98,6 +114,7 @@ def encode_job(job: SandboxJob, token: bytes) -> bytes:
         "stdin": base64.b64encode(job.stdin).decode("ascii"),
         "interactive": job.interactive,
         "output_max_bytes": job.limits.output_max_bytes,
+        "warm": job.fits_prestart,
     }
     if job.compile is not None:
         header["compile"] = {
@@ -155,6 +172,7 @@ class PhaseReport:
     memory_kb: int | None = None
     time_limit: TimeLimit | None = None
     memory_exceeded: bool = False
+    prestarted: bool = False
 
     @property
     def timed_out(self) -> bool:
@@ -183,6 +201,7 @@ class PhaseReport:
                 memory_kb=_count(data.get("memory_kb")),
                 time_limit=time_limit,
                 memory_exceeded=_bool(data.get("memory_exceeded", False)),
+                prestarted=_bool(data.get("prestarted", False)),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None

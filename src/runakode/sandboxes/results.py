@@ -17,6 +17,7 @@ def _phase(report: PhaseReport, stdout: CappedBuffer, stderr: CappedBuffer) -> P
         output_limit=report.output_limit,
         truncated=report.truncated or stdout.truncated or stderr.truncated,
         flooded=_flooded(report, stdout),
+        prestarted=report.prestarted,
     )
 
 

@@ -24,6 +24,7 @@ from runakode.sandboxes.base import (
     complete,
 )
 from runakode.sandboxes.docker_api import DockerClient
+from runakode.sandboxes.launcher_protocol import launcher_argv
 from runakode.sandboxes.ownership import local_owner, local_owner_is_alive
 from runakode.sandboxes.session import Ending, launcher_session
 
@@ -71,7 +72,7 @@ def oci_config(spec: SandboxSpec, rootfs: Path, env: list[str], cgroup: str) -> 
                 "gid": hardening.SANDBOX_GID,
                 "additionalGids": [hardening.SANDBOX_GID],
             },
-            "args": [*hardening.LAUNCHER_ARGV, "--announce"],
+            "args": launcher_argv(spec, announce=True),
             "env": env,
             "cwd": "/work",
             "capabilities": no_capabilities,

@@ -202,9 +202,9 @@ class Settings(_Settings):
     )
     queue_max_length: int = Field(1000, alias="queueMaxLength", ge=1)
     shutdown_grace_s: DurationS = Field(30.0, alias="shutdownGrace")
+    # Languages absent here are sized by the pool from their recent demand.
     sandbox_pool: dict[str, Annotated[int, Field(ge=0, le=64)]] = Field(
-        default_factory=lambda: {name: 2 if name == "python" else 1 for name in ALL_LANGUAGES},
-        alias="sandboxPool",
+        default_factory=dict, alias="sandboxPool"
     )
     sandbox_backend: Literal["docker", "runsc"] = Field("docker", alias="sandboxBackend")
     worker_port: int = Field(8081, alias="workerPort", ge=0, le=65535)

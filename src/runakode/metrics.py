@@ -19,3 +19,27 @@ IN_FLIGHT = Gauge("runakode_jobs_in_flight", "Jobs this process's workers are ru
 RESPONSES = Counter("runakode_api_responses_total", "Answers of the execution endpoints", ["code"])
 BROKER_UP = Gauge("runakode_broker_up", "1 when the broker connection is usable")
 ENGINE_UP = Gauge("runakode_sandbox_engine_up", "1 when the sandbox engine answers")
+POOL_IDLE = Gauge(
+    "runakode_pool_idle_sandboxes", "Sandboxes booted and waiting for a job", ["language"]
+)
+POOL_TARGET = Gauge(
+    "runakode_pool_target_sandboxes",
+    "Idle sandboxes the pool aims to keep (recent demand, or the configured count)",
+    ["language"],
+)
+POOL_HITS = Counter(
+    "runakode_pool_hits_total", "Jobs that found an idle sandbox of their kind", ["language"]
+)
+POOL_MISSES = Counter(
+    "runakode_pool_misses_total", "Jobs that had to boot their own sandbox", ["language"]
+)
+SANDBOX_BOOT = Histogram(
+    "runakode_sandbox_boot_seconds",
+    "Time to boot a sandbox until it is ready for its job",
+    buckets=(0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2.5, 5, 10),
+)
+COMPILE_CACHE = Counter(
+    "runakode_compile_cache_total",
+    "Compiled jobs by outcome: hit (a kept program ran, not compiled again), miss (compiled)",
+    ["language", "result"],
+)

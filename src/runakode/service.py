@@ -13,6 +13,7 @@ from runakode.languages import LANGUAGES
 from runakode.models import Job, Status
 from runakode.sandboxes import create_backend
 from runakode.sandboxes.base import SandboxSpec
+from runakode.sandboxes.compile_cache import with_compile_cache
 from runakode.sandboxes.ownership import owner_id
 from runakode.sandboxes.pool import SandboxPool
 from runakode.streaming import Session
@@ -26,12 +27,19 @@ from runakode.submissions.waiters import Waiters
 from runakode.worker import Worker
 
 
-def pool_targets(settings: Settings) -> dict[SandboxSpec, int]:
-    """Idle sandboxes to keep per language, in the shape its jobs will ask for."""
-    return {
-        sandbox_spec(settings, LANGUAGES[name]): settings.sandbox_pool.get(name, 0)
-        for name in settings.supported_languages
-    }
+def pool_kinds(settings: Settings) -> dict[str, SandboxSpec]:
+    """Each served language's sandbox, in the shape its jobs will ask for."""
+    return {name: sandbox_spec(settings, LANGUAGES[name]) for name in settings.supported_languages}
+
+
+def create_pool(settings: Settings) -> SandboxPool:
+    """Idle sandboxes per language: the configured count, else as recent demand calls for."""
+    kinds = pool_kinds(settings)
+    return SandboxPool(
+        create_backend(settings),
+        {spec: settings.sandbox_pool.get(name) for name, spec in kinds.items()},
+        names={spec: name for name, spec in kinds.items()},
+    )
 
 
 class Service:
@@ -74,8 +82,9 @@ class Service:
         runner: SubmissionRunner | None = None
         if self.runs_workers:
             runner = SubmissionRunner(settings, store, self._callbacks, self._identity.id)
-            pool = SandboxPool(create_backend(settings), pool_targets(settings))
-            self.worker = Worker(settings, self.broker, pool, runner)
+            pool = create_pool(settings)
+            sandboxes = with_compile_cache(settings, pool)
+            self.worker = Worker(settings, self.broker, sandboxes, runner)
             await self.worker.start()
         worker = self.worker
         self._upkeep = Upkeep(

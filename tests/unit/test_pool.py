@@ -3,10 +3,12 @@ import itertools
 from collections.abc import AsyncGenerator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from runakode.errors import SandboxError, SandboxUnavailable
 from runakode.models import Status
 from runakode.sandboxes import pool as pool_module
+from runakode.sandboxes import pool_sizing
 from runakode.sandboxes.base import (
     BootsUnderWay,
     Finished,
@@ -20,6 +22,7 @@ from runakode.sandboxes.base import (
     SandboxSpec,
 )
 from runakode.sandboxes.pool import SandboxPool
+from runakode.sandboxes.pool_sizing import Demand
 
 SPEC = SandboxSpec("python-runner", 256 << 20, 1.0)
 
@@ -222,3 +225,56 @@ async def test_a_pool_that_is_closing_boots_nothing() -> None:
     with pytest.raises(SandboxError):
         await pool.run(job())
     assert backend.prepared == []
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def pool_hits_and_misses() -> tuple[float, float]:
+    hits = REGISTRY.get_sample_value("runakode_pool_hits_total", {"language": "python"})
+    misses = REGISTRY.get_sample_value("runakode_pool_misses_total", {"language": "python"})
+    return hits or 0.0, misses or 0.0
+
+
+async def test_a_self_sizing_pool_boots_nothing_until_asked_then_follows_demand() -> None:
+    backend = FakeBackend()
+    clock = ManualClock()
+    pool = SandboxPool(backend, {SPEC: None}, names={SPEC: "python"}, demand=Demand(clock))
+    await pool.start()
+    await asyncio.sleep(0.05)
+    assert backend.prepared == [], "booted for a language nobody asked for"
+    hits, misses = pool_hits_and_misses()
+    await pool.run(job())  # boots its own: a miss
+    await wait_for_idle(pool, pool_sizing.MOST_USED_FLOOR)
+    await pool.run(job())  # takes an idle one: a hit
+    assert pool_hits_and_misses() == (hits + 1, misses + 1)
+    await wait_for_idle(pool, pool_sizing.MOST_USED_FLOOR)
+    # Nobody asks for a long while: the idle sandboxes are let go.
+    clock.now += pool_sizing.FORGET_AFTER_S + 1
+    pool._wanted.set()
+    await wait_for_idle(pool, 0)
+    await pool.close()
+    assert set(backend.discarded) == set(backend.prepared)
+
+
+async def test_a_fixed_count_overrides_demand() -> None:
+    backend = FakeBackend()
+    pool = SandboxPool(backend, {SPEC: 3}, demand=Demand(ManualClock()))
+    await pool.start()
+    await wait_for_idle(pool, 3)
+    assert pool.target(SPEC) == 3
+    await pool.close()
+
+
+async def test_boots_ahead_of_need_leave_room_for_jobs() -> None:
+    backend = CountingBackend()
+    pool = SandboxPool(backend, {SPEC: 8})
+    await pool.start()
+    await wait_for_idle(pool, 8)
+    assert backend.most_booting == pool_module.PARALLEL_REFILLS
+    await pool.close()

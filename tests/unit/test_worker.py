@@ -1,6 +1,7 @@
 """worker.Worker with a fake sandbox: job mapping, failures, draining."""
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +13,7 @@ from runakode.jobs import native_sandbox_job
 from runakode.languages import LANGUAGES
 from runakode.models import Job, Status, Verdict
 from runakode.sandboxes import RunLimits, SandboxSpec
+from runakode.sandboxes.base import Prestart
 from runakode.worker import Worker
 
 
@@ -32,7 +34,9 @@ def test_python_sandbox_job(settings: Settings, make_job: Callable[..., Job]) ->
     sandbox_job = native_sandbox_job(settings, job, LANGUAGES["python"])
 
     assert sandbox_job.job_id == job.id
-    assert sandbox_job.spec == SandboxSpec("py-img", 256 << 20, 0.5)
+    prestart = Prestart(("python3", "main.py"), "main.py")
+    assert sandbox_job.spec == SandboxSpec("py-img", 256 << 20, 0.5, prestart)
+    assert sandbox_job.fits_prestart
     assert [(f.name, f.content) for f in sandbox_job.files] == [("main.py", "print('é')".encode())]
     assert sandbox_job.run_argv == ("python3", "main.py")
     assert sandbox_job.compile is None
@@ -128,3 +132,19 @@ async def test_stop_gives_up_after_the_grace_period(
     await asyncio.wait_for(worker.stop(grace_s=0.02), 2)
     assert sandbox.closed
     running.cancel()
+
+
+def test_only_the_prestarted_command_with_a_suitable_source_runs_warm(
+    make_settings: Callable[..., Settings], make_job: Callable[..., Job]
+) -> None:
+    settings = make_settings(supportedLanguages=["ruby"])
+    ruby = LANGUAGES["ruby"]
+    plain = native_sandbox_job(settings, make_job("puts 1", language="ruby"), ruby)
+    assert plain.fits_prestart
+    with_args = dataclasses.replace(plain, run_argv=(*plain.run_argv, "x"))
+    assert not with_args.fits_prestart
+    for head in ("#!/usr/bin/ruby -w\n", "# encoding: ascii-8bit\n", "\ufeff"):
+        source = native_sandbox_job(settings, make_job(head + "puts 1", language="ruby"), ruby)
+        assert not source.fits_prestart, head
+    merged = dataclasses.replace(plain, merge_output=True)
+    assert not merged.fits_prestart

@@ -2,9 +2,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 
+from runakode import metrics
 from runakode.errors import SandboxError, SandboxUnavailable
 from runakode.sandboxes.base import (
     Finished,
@@ -16,6 +18,7 @@ from runakode.sandboxes.base import (
     SandboxResult,
     SandboxSpec,
 )
+from runakode.sandboxes.pool_sizing import Demand
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,11 @@ REFILL_RETRY_S = 2.0
 MIN_AVAILABLE_BYTES = 1 << 30
 # Boots at once: each is CPU-bound, so more than the host's cores only adds contention.
 PARALLEL_BOOTS = max(1, min(4, os.cpu_count() or 1))
+# Boots ahead of need take at most half of the host's cores at once: the rest is for jobs.
+PARALLEL_REFILLS = max(1, PARALLEL_BOOTS // 2)
+# An idle sandbox beyond its kind's target is only let go once nobody has asked for that kind
+# for this long: demand that dips between two bursts does not cost boots.
+SHRINK_AFTER_S = 30.0
 # How often the sandboxes of this host's dead workers are looked for (a worker killed with
 # SIGKILL cannot remove its own): while any worker of the host lives, within a minute.
 SWEEP_INTERVAL_S = 30.0
@@ -44,20 +52,29 @@ class SandboxPool:
     """Boots sandboxes before they are needed; each still serves exactly one job, then goes.
 
     The boot (most of a job's latency) happens off the request path; a job that finds no idle
-    sandbox of its kind boots one itself, exactly as without a pool.
+    sandbox of its kind boots one itself, exactly as without a pool. Each kind in `targets`
+    keeps a fixed number of idle sandboxes, or (None) as many as its recent demand calls for
+    (pool_sizing.Demand); other kinds are never booted ahead. `names` label the metrics.
     """
 
     def __init__(
         self,
         backend: SandboxBackend,
-        targets: dict[SandboxSpec, int],
+        targets: Mapping[SandboxSpec, int | None],
         sweep_interval_s: float = SWEEP_INTERVAL_S,
+        names: Mapping[SandboxSpec, str] | None = None,
+        demand: Demand | None = None,
     ) -> None:
         self._backend = backend
-        self._targets = {spec: size for spec, size in targets.items() if size > 0}
-        self._idle: dict[SandboxSpec, deque[SandboxHandle]] = {
-            spec: deque() for spec in self._targets
-        }
+        self._fixed = {spec: size for spec, size in targets.items() if size is not None}
+        self._idle: dict[SandboxSpec, deque[SandboxHandle]] = {spec: deque() for spec in targets}
+        self._names = {spec: (names or {}).get(spec, spec.image) for spec in targets}
+        self._demand = demand or Demand()
+        for spec, name in self._names.items():
+            metrics.POOL_IDLE.labels(name).set(0)
+            metrics.POOL_TARGET.labels(name).set(self.target(spec))
+            metrics.POOL_HITS.labels(name)
+            metrics.POOL_MISSES.labels(name)
         self._wanted = asyncio.Event()
         self._refiller: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -66,13 +83,19 @@ class SandboxPool:
         self._closing = False
         # Every boot, ahead of need or for a job, takes a turn: many at once only contend.
         self._boots = asyncio.Semaphore(PARALLEL_BOOTS)
+        self._refills = asyncio.Semaphore(PARALLEL_REFILLS)
 
     def idle_count(self, spec: SandboxSpec) -> int:
         return len(self._idle.get(spec, ()))
 
+    def target(self, spec: SandboxSpec) -> int:
+        """Idle sandboxes of this kind wanted now: its fixed count, or what demand calls for."""
+        fixed = self._fixed.get(spec)
+        return fixed if fixed is not None else self._demand.target(spec)
+
     async def start(self) -> None:
         await self._backend.start()
-        if self._targets:
+        if self._idle:
             self._refiller = asyncio.create_task(self._refill_forever())
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
@@ -106,9 +129,14 @@ class SandboxPool:
         self, job: SandboxJob, controls: ProgramInput | None = None
     ) -> AsyncGenerator[SandboxEvent, None]:
         idle = self._idle.get(job.spec)
+        if idle is not None:
+            self._demand.arrived(job.spec)
+            self._wanted.set()
+            name = self._names[job.spec]
+            (metrics.POOL_HITS if idle else metrics.POOL_MISSES).labels(name).inc()
         if idle:
             handle = idle.popleft()
-            self._wanted.set()
+            self._count_idle(job.spec)
             # SandboxUnavailable comes before any event: the job can go to a fresh sandbox.
             try:
                 async with contextlib.aclosing(self._execute(handle, job, controls)) as events:
@@ -126,7 +154,21 @@ class SandboxPool:
         if self._closing:
             raise SandboxError("the sandbox pool is closing")
         async with self._boots:
-            return await self._backend.prepare(spec)
+            started = time.monotonic()
+            handle = await self._backend.prepare(spec)
+            booted_s = time.monotonic() - started
+        self._demand.booted(spec, booted_s)
+        metrics.SANDBOX_BOOT.observe(booted_s)
+        return handle
+
+    async def _prepare_ahead(self, spec: SandboxSpec) -> SandboxHandle:
+        async with self._refills:
+            return await self._prepare(spec)
+
+    def _count_idle(self, spec: SandboxSpec) -> None:
+        name = self._names[spec]
+        metrics.POOL_IDLE.labels(name).set(len(self._idle[spec]))
+        metrics.POOL_TARGET.labels(name).set(self.target(spec))
 
     async def _execute(
         self, handle: SandboxHandle, job: SandboxJob, controls: ProgramInput | None
@@ -165,9 +207,10 @@ class SandboxPool:
                     await self._wanted.wait()
 
     async def _refill(self) -> None:
+        await self._shrink()
         while wanted := self._wanted_specs():
             booted = await asyncio.gather(
-                *(self._prepare(spec) for spec in wanted), return_exceptions=True
+                *(self._prepare_ahead(spec) for spec in wanted), return_exceptions=True
             )
             failures = []
             for spec, outcome in zip(wanted, booted, strict=True):
@@ -175,8 +218,18 @@ class SandboxPool:
                     failures.append(outcome)
                 else:
                     self._idle[spec].append(outcome)
+                    self._count_idle(spec)
             if failures:
                 raise failures[0]
+
+    async def _shrink(self) -> None:
+        """Lets go of idle sandboxes beyond their kind's target (oldest first), once demand
+        for the kind has been quiet for a while: each costs memory as long as it waits."""
+        for spec, idle in self._idle.items():
+            quiet = self._demand.last_arrival_age_s(spec) >= SHRINK_AFTER_S
+            while len(idle) > self.target(spec) and (quiet or spec in self._fixed):
+                await self._backend.discard(idle.popleft())
+            self._count_idle(spec)
 
     def _wanted_specs(self) -> list[SandboxSpec]:
         """The next few sandboxes to boot, emptiest pool first, while memory allows."""
@@ -184,10 +237,10 @@ class SandboxPool:
             return []
         missing = sorted(
             (
-                (len(self._idle[spec]) + rank, spec)
-                for spec, target in self._targets.items()
-                for rank in range(target - len(self._idle[spec]))
+                (len(idle) + rank, spec)
+                for spec, idle in self._idle.items()
+                for rank in range(self.target(spec) - len(idle))
             ),
             key=lambda slot: slot[0],
         )
-        return [spec for _, spec in missing[:PARALLEL_BOOTS]]
+        return [spec for _, spec in missing[:PARALLEL_REFILLS]]

@@ -206,7 +206,7 @@ class Settings(_Settings):
     sandbox_pool: dict[str, Annotated[int, Field(ge=0, le=64)]] = Field(
         default_factory=dict, alias="sandboxPool"
     )
-    sandbox_backend: Literal["docker", "runsc"] = Field("docker", alias="sandboxBackend")
+    sandbox_backend: Literal["auto", "docker", "runsc"] = Field("auto", alias="sandboxBackend")
     worker_port: int = Field(8081, alias="workerPort", ge=0, le=65535)
     docker_socket: str = Field("/var/run/docker.sock", alias="dockerSocket", min_length=1)
     sandbox_images: dict[str, str] = Field(

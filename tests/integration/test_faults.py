@@ -31,9 +31,16 @@ from typing import Any, TypeVar
 import aio_pika
 import httpx
 import pytest
-from harness import RABBITMQ_URL, ServiceProcess, dead_letters, free_port, service_config
-
-from runakode.sandboxes.ownership import LABEL_OWNER, LABEL_SANDBOX, Owner
+from harness import (
+    RABBITMQ_URL,
+    RUNSC_ROOT,
+    ServiceProcess,
+    dead_letters,
+    docker_sandboxes_of,
+    free_port,
+    runsc_sandboxes_of,
+    service_config,
+)
 
 T = TypeVar("T")
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -239,36 +246,19 @@ def rabbitmqctl(*args: str) -> None:
 
 
 def remove_sandboxes_of(pids: set[int]) -> int:
-    """Remove the sandbox containers the given processes of this host still own; how many."""
-    out = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label={LABEL_SANDBOX}=1"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout.split()
-    if not out:
-        return 0
-    inspected = subprocess.run(
-        [
-            "docker",
-            "inspect",
-            "--format",
-            f'{{{{.Id}}}} {{{{index .Config.Labels "{LABEL_OWNER}"}}}}',
-            *out,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    ours = []
-    for line in inspected.splitlines():
-        container_id, _, label = line.partition(" ")
-        owner = Owner.from_label(label)
-        if owner is not None and owner.is_local and owner.pid in pids:
-            ours.append(container_id)
-    if ours:
-        subprocess.run(["docker", "rm", "-f", *ours], capture_output=True, timeout=120)
-    return len(ours)
+    """Remove the sandboxes the given processes of this host still own, whichever backend
+    started them; how many."""
+    containers = [name for pid in pids for name in docker_sandboxes_of(pid)]
+    if containers:
+        subprocess.run(["docker", "rm", "-f", *containers], capture_output=True, timeout=120)
+    runsc = [sandbox_id for pid in pids for sandbox_id in runsc_sandboxes_of(pid)]
+    for sandbox_id in runsc:
+        subprocess.run(
+            ["runsc", "--root", str(RUNSC_ROOT), "delete", "--force", sandbox_id],
+            capture_output=True,
+            timeout=60,
+        )
+    return len(containers) + len(runsc)
 
 
 class Cluster:

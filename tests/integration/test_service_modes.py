@@ -97,7 +97,10 @@ def test_a_restarted_service_removes_sandboxes_its_crashed_predecessor_left(
     left = sandboxes_of(crashed.proc.pid)
     assert left, "the sleeping job should have a live sandbox"
     crashed.stop(signal.SIGKILL)
-    assert sandboxes_of(crashed.proc.pid) == left, "nobody cleaned up after a SIGKILL yet"
+    # Docker keeps every container. runsc's idle sandboxes end with the pipe from their worker;
+    # the one running the sleeper stays until its program ends.
+    after = sandboxes_of(crashed.proc.pid)
+    assert after and set(after) <= set(left), "nobody cleaned up after a SIGKILL yet"
     with running("runakode", service_config(port=free_port()), workdir) as successor:
         successor.wait_healthy()
         assert sandboxes_of(crashed.proc.pid) == []

@@ -5,11 +5,13 @@
 # sandbox afterwards. Only the standard library is available here.
 import base64
 import contextlib
+import fnmatch
 import json
 import os
 import resource
 import selectors
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -66,6 +68,9 @@ RLIMITS = {
 RUN_STDOUT, RUN_STDERR = b"1", b"2"
 COMPILE_STDOUT, COMPILE_STDERR = b"3", b"4"
 COMPILE_DONE, RUN_DONE, LAUNCHER_ERROR, ACCEPTED = b"C", b"R", b"X", b"A"
+# A successful compile's artifacts, when the job asks to collect them: data, then a manifest.
+ARTIFACT_DATA, ARTIFACTS_DONE = b"F", b"M"
+MAX_ARTIFACT_FILES = 256
 # From the host, after the job, in a live session: stdin data, end of stdin, a signal.
 STDIN_DATA, STDIN_END, SIGNAL = b"i", b"e", b"s"
 MAX_CONTROL_FRAME_BYTES = 64 << 10
@@ -752,6 +757,49 @@ def kill_everything_else() -> None:
         time.sleep(0.001)
 
 
+def collect_artifacts(spec: dict) -> None:
+    """Sends the host what the compile produced that matches the job's patterns (regular files
+    only, never through a symbolic link), their bytes then a manifest; an empty manifest when
+    they exceed the job's bound. Called after the compile's processes are gone and before the
+    program starts, so the host can run them again in other sandboxes: nothing the program
+    could write is among them."""
+    manifest = []
+    try:
+        patterns = [str(pattern) for pattern in spec["patterns"]]
+        budget = int(spec["max_bytes"])
+        found = []
+        for directory, subdirectories, names in os.walk("."):
+            subdirectories.sort()
+            for name in sorted(names):
+                path = os.path.normpath(os.path.join(directory, name))
+                if any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns):
+                    found.append((path, os.lstat(path)))
+        found = [(path, info) for path, info in found if stat.S_ISREG(info.st_mode)]
+        if len(found) > MAX_ARTIFACT_FILES or sum(info.st_size for _, info in found) > budget:
+            found = []
+        for path, info in found:
+            size = send_file(path, info.st_size)
+            manifest.append({"name": path, "size": size, "executable": bool(info.st_mode & 0o111)})
+    except (OSError, ValueError, KeyError, TypeError):
+        manifest = []  # the host takes nothing whose bytes and manifest disagree
+    send(ARTIFACTS_DONE, json.dumps({"files": manifest}).encode())
+
+
+def send_file(path: str, size: int) -> int:
+    """At most `size` bytes of a regular file in ARTIFACT_DATA frames; how many were sent."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        sent = 0
+        while sent < size and (chunk := os.read(fd, min(CHUNK_BYTES, size - sent))):
+            send(ARTIFACT_DATA, chunk)
+            sent += len(chunk)
+        return sent
+    finally:
+        os.close(fd)
+
+
 def prestart_from_argv(argv: list[str]) -> Prestarted | None:
     """The interpreter `--prestart=JSON` asks for, started; None without one, or when it
     cannot start (its job then starts cold, as without it)."""
@@ -810,6 +858,8 @@ def main() -> int:
         send(done, json.dumps(report).encode())
         if report["exit_code"] != 0 or report["timed_out"]:
             return 0
+        if phase is compile_phase and job.get("collect"):
+            collect_artifacts(job["collect"])
     return 0
 
 

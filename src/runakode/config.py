@@ -48,14 +48,18 @@ def parse_duration_s(value: object) -> float:
     return seconds
 
 
-def parse_memory_bytes(value: object) -> int:
+def parse_size_bytes(value: object) -> int:
     """Bytes from Docker's notation ("1024m", "1g") or a plain byte count."""
     if isinstance(value, bool):
         raise ValueError('expected a size such as "512m"')
     text = str(value) if isinstance(value, int) else value
     if not isinstance(text, str) or not (match := _MEMORY.match(text)):
         raise ValueError('expected a size in Docker notation such as "512m" or "1g"')
-    size = int(match.group(1)) * _MEMORY_UNIT[match.group(2).lower()]
+    return int(match.group(1)) * _MEMORY_UNIT[match.group(2).lower()]
+
+
+def parse_memory_bytes(value: object) -> int:
+    size = parse_size_bytes(value)
     if size < MIN_MEMORY_BYTES:
         raise ValueError(f"a sandbox needs at least {MIN_MEMORY_BYTES >> 20}m of memory")
     return size
@@ -75,6 +79,7 @@ def parse_cpus(value: object) -> float:
 
 DurationS = Annotated[float, BeforeValidator(parse_duration_s)]
 MemoryBytes = Annotated[int, BeforeValidator(parse_memory_bytes)]
+SizeBytes = Annotated[int, BeforeValidator(parse_size_bytes)]
 Cpus = Annotated[float, BeforeValidator(parse_cpus)]
 
 
@@ -173,6 +178,14 @@ class Judge0Settings(_Settings):
     implicit_base64: bool = Field(False, alias="implicitBase64")
 
 
+class CompileCacheSettings(_Settings):
+    enabled: bool = True
+    # On the worker's host, shared by its worker processes; relative to the working directory.
+    directory: str = Field("data/compile-cache", alias="dir", min_length=1)
+    max_bytes: SizeBytes = Field(1 << 30, alias="maxSize", gt=0)
+    max_age_s: DurationS = Field(7 * 86400.0, alias="maxAge")
+
+
 class RateLimitSettings(_Settings):
     requests_per_second: float = Field(10.0, alias="requestsPerSecond", ge=0)
     burst: int = Field(20, ge=0)
@@ -219,6 +232,9 @@ class Settings(_Settings):
     cors: CorsSettings = Field(default_factory=CorsSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     judge0: Judge0Settings = Field(default_factory=Judge0Settings)
+    compile_cache: CompileCacheSettings = Field(
+        default_factory=CompileCacheSettings, alias="compileCache"
+    )
 
     @model_validator(mode="after")
     def _languages_have_images(self) -> "Settings":

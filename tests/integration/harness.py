@@ -50,6 +50,8 @@ def service_config(**overrides: Any) -> dict[str, Any]:
         "rateLimit": {"requestsPerSecond": 0, "burst": 0},
         "rabbitmq": {"url": RABBITMQ_URL, "queue": f"{QUEUE_PREFIX}jobs_{uuid.uuid4().hex[:8]}"},
         "store": {"url": f"sqlite:///{STORES_DIR}/{uuid.uuid4().hex[:8]}.db"},
+        # Never the repository's data/: a test's compiles are its own config's.
+        "compileCache": {"dir": str(STORES_DIR / f"compiled-{uuid.uuid4().hex[:8]}")},
     }
     config.update(overrides)
     return config

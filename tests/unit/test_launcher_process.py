@@ -671,3 +671,67 @@ def test_live_frames_that_are_not_the_hosts_are_not_trusted(tmp_path: Path) -> N
     launcher.read_until("ready")
     launcher.write(b"\xff" * 64)  # a frame header claiming a huge payload
     assert launcher.process.wait(timeout=5) == 0
+
+
+def collecting(job: SandboxJob, patterns: tuple[str, ...], max_bytes: int) -> SandboxJob:
+    assert job.compile is not None
+    step = dataclasses.replace(job.compile, artifacts=patterns)
+    return dataclasses.replace(job, compile=step, artifacts_max_bytes=max_bytes)
+
+
+def run_collecting(tmp_path: Path, job: SandboxJob) -> LauncherOutput:
+    completed = subprocess.run(
+        [sys.executable, str(LAUNCHER)],
+        input=encode_job(job, TOKEN),
+        cwd=tmp_path,
+        env=LAUNCHER_ENV,
+        capture_output=True,
+        timeout=20,
+        check=True,
+    )
+    output = LauncherOutput.for_job(job, TOKEN)
+    output.feed(completed.stdout)
+    assert not output.malformed
+    return output
+
+
+# The "compiler" leaves a binary, a class in a package, a file the patterns do not name, and a
+# symbolic link named like a class, which must never be followed.
+BUILD = """
+import os
+os.makedirs("pkg")
+open("main", "wb").write(b"v1")
+os.chmod("main", 0o755)
+open("pkg/A.class", "wb").write(b"cls")
+open("notes.txt", "w").write("not an artifact")
+os.symlink("/etc/hostname", "Evil.class")
+"""
+
+
+def test_compile_artifacts_are_collected_before_the_program_runs(tmp_path: Path) -> None:
+    # The program overwrites the binary: what was collected is what the compile left.
+    source = 'open("main", "wb").write(b"poisoned"); print("ran")'
+    job = python_job(source, compile_argv=(sys.executable, "-c", BUILD))
+    output = run_collecting(tmp_path, collecting(job, ("main", "*.class"), 1 << 20))
+    assert output.artifacts.files == (
+        SandboxFile("main", b"v1", executable=True),
+        SandboxFile("pkg/A.class", b"cls"),
+    )
+    assert output.stdout.text() == "ran\n"
+    assert (tmp_path / "main").read_bytes() == b"poisoned"
+
+
+def test_artifacts_over_their_bound_are_not_collected_and_the_program_still_runs(
+    tmp_path: Path,
+) -> None:
+    job = python_job('print("ran")', compile_argv=(sys.executable, "-c", BUILD))
+    output = run_collecting(tmp_path, collecting(job, ("main", "*.class"), 4))
+    assert output.artifacts.files is None
+    assert output.stdout.text() == "ran\n"
+
+
+def test_nothing_is_collected_unless_asked(tmp_path: Path) -> None:
+    job = python_job('print("ran")', compile_argv=(sys.executable, "-c", BUILD))
+    output = run_collecting(tmp_path, collecting(job, ("main",), 0))
+    assert output.artifacts.files is None
+    assert output.stdout.text() == "ran\n"

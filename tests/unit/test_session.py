@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 
 import pytest
 
@@ -10,6 +11,7 @@ from runakode.errors import SandboxUnavailable
 from runakode.models import Status
 from runakode.sandboxes import hardening
 from runakode.sandboxes.base import (
+    Artifacts,
     CloseStdin,
     CompileStep,
     Finished,
@@ -19,6 +21,7 @@ from runakode.sandboxes.base import (
     PhaseStarted,
     RunLimits,
     SandboxEvent,
+    SandboxFile,
     SandboxJob,
     SandboxSpec,
     Signal,
@@ -28,6 +31,8 @@ from runakode.sandboxes.base import (
 )
 from runakode.sandboxes.launcher_protocol import (
     ACCEPTED,
+    ARTIFACT_DATA,
+    ARTIFACTS_DONE,
     COMPILE_DONE,
     COMPILE_STDERR,
     FRAME,
@@ -196,3 +201,27 @@ async def test_live_controls_reach_the_launcher_in_order_and_stdin_stays_open() 
     await session.aclose()
     assert launcher.sent.endswith(expected)
     assert not launcher.input_ended
+
+
+async def test_a_clean_compiles_artifacts_come_as_an_event_before_the_run_ends() -> None:
+    files = [{"name": "main", "size": 3, "executable": True}]
+    launcher = ScriptedLauncher(
+        (ACCEPTED, b""),
+        (COMPILE_DONE, report()),
+        (ARTIFACT_DATA, b"bin"),
+        (ARTIFACTS_DONE, json.dumps({"files": files}).encode()),
+        (RUN_DONE, report()),
+    )
+    asked = replace(job(compiled=True), artifacts_max_bytes=1024)
+    assert asked.compile is not None
+    asked = replace(asked, compile=replace(asked.compile, artifacts=("main",)))
+    events = await events_of(launcher, asked)
+    assert events[3] == Artifacts((SandboxFile("main", b"bin", executable=True),))
+    assert [type(event).__name__ for event in events] == [
+        "PhaseStarted",
+        "PhaseEnded",
+        "PhaseStarted",
+        "Artifacts",
+        "PhaseEnded",
+        "Finished",
+    ]

@@ -9,4 +9,6 @@ tools=/usr/lib/go/pkg/tool/linux_amd64
 object=$(mktemp /tmp/main.XXXXXX.o)
 # Diagnostics go to stderr, where `go build` writes them too.
 "$tools/compile" -p main -complete "$@" -o "$object" ./*.go >&2
-exec "$tools/link" -o main "$object" >&2
+# Without the symbol table and DWARF (-s -w) the link takes ~0.2 s instead of ~0.4 s under
+# gVisor; panics still name functions, files and lines (from the binary's own pclntab).
+exec "$tools/link" -s -w -o main "$object" >&2

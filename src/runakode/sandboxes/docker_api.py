@@ -246,3 +246,15 @@ class DockerClient:
             writer.close()
             raise SandboxError(f"docker attach refused: {status_line}")
         return AttachedStream(reader, writer)
+
+
+async def image_id(socket_path: str, image: str) -> str | None:
+    """The image's id (a digest of its content), None when the engine does not answer or has no
+    such image."""
+    docker = DockerClient(socket_path)
+    try:
+        return str((await docker.inspect_image(image)).get("Id") or "") or None
+    except SandboxError:
+        return None
+    finally:
+        await docker.close()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runakode.sandboxes import hardening
+from runakode.sandboxes.artifacts import ArtifactReceiver
 from runakode.sandboxes.base import (
     CloseStdin,
     ProgramControl,
@@ -27,6 +28,8 @@ MAX_REPORT_BYTES = 4096
 RUN_STDOUT, RUN_STDERR = b"1", b"2"
 COMPILE_STDOUT, COMPILE_STDERR = b"3", b"4"
 COMPILE_DONE, RUN_DONE, LAUNCHER_ERROR, ACCEPTED = b"C", b"R", b"X", b"A"
+# A successful compile's artifacts (when the job asks to collect them), before the run starts.
+ARTIFACT_DATA, ARTIFACTS_DONE = b"F", b"M"
 # Host to launcher, after the job, in a live session: stdin data, end of stdin, a signal.
 STDIN_DATA, STDIN_END, SIGNAL = b"i", b"e", b"s"
 # The launcher's stdin frames carry no token: only the host writes there.
@@ -124,6 +127,11 @@ def encode_job(job: SandboxJob, token: bytes) -> bytes:
             "kill_on_output_limit": False,
             "merge_output": job.compile.merge_output,
         }
+        if job.compile.artifacts and job.artifacts_max_bytes > 0:
+            header["collect"] = {
+                "patterns": list(job.compile.artifacts),
+                "max_bytes": job.artifacts_max_bytes,
+            }
     body = json.dumps(header).encode("utf-8")
     return HEADER.pack(len(body)) + body
 
@@ -236,7 +244,13 @@ class CappedBuffer:
 class LauncherOutput:
     """Reassembles the launcher's frames from the container's stdout, byte by byte as it arrives."""
 
-    def __init__(self, token: bytes, output_max_bytes: int, compile_output_max_bytes: int) -> None:
+    def __init__(
+        self,
+        token: bytes,
+        output_max_bytes: int,
+        compile_output_max_bytes: int,
+        artifacts_max_bytes: int = 0,
+    ) -> None:
         self._token = token
         self._frame_size = len(token) + FRAME.size
         self.stdout = CappedBuffer(output_max_bytes)
@@ -246,6 +260,7 @@ class LauncherOutput:
         self.compile_report: PhaseReport | None = None
         self.run_report: PhaseReport | None = None
         self.launcher_error: str | None = None
+        self.artifacts = ArtifactReceiver(artifacts_max_bytes)
         self.accepted = False
         self.malformed = False
         self._pending = bytearray()
@@ -259,7 +274,9 @@ class LauncherOutput:
     @classmethod
     def for_job(cls, job: SandboxJob, token: bytes) -> "LauncherOutput":
         compile_max_bytes = job.compile.output_max_bytes if job.compile else 0
-        return cls(token, job.limits.output_max_bytes, compile_max_bytes)
+        collect = job.compile is not None and bool(job.compile.artifacts)
+        artifacts_max_bytes = job.artifacts_max_bytes if collect else 0
+        return cls(token, job.limits.output_max_bytes, compile_max_bytes, artifacts_max_bytes)
 
     @property
     def finished(self) -> bool:
@@ -297,10 +314,19 @@ class LauncherOutput:
 
     def _accept(self, kind: bytes, payload: bytes) -> bytes:
         if buffer := self._buffers.get(kind):
+            if kind in (RUN_STDOUT, RUN_STDERR):
+                self.artifacts.close()
             return buffer.add(payload)
         if kind == COMPILE_DONE and self.compile_report is None:
-            self.compile_report = PhaseReport.parse(payload)
+            self.compile_report = report = PhaseReport.parse(payload)
+            if report is not None and report.exit_code == 0 and not report.timed_out:
+                self.artifacts.start()
+        elif kind == ARTIFACT_DATA and self.artifacts.open:
+            self.artifacts.add(payload)
+        elif kind == ARTIFACTS_DONE and self.artifacts.open:
+            self.artifacts.finish(payload)
         elif kind == RUN_DONE and self.run_report is None:
+            self.artifacts.close()
             self.run_report = PhaseReport.parse(payload)
         elif kind == ACCEPTED:
             self.accepted = True

@@ -18,6 +18,7 @@ from typing import Protocol
 from runakode.errors import SandboxUnavailable
 from runakode.sandboxes import hardening
 from runakode.sandboxes.base import (
+    Artifacts,
     Finished,
     Output,
     Phase,
@@ -30,6 +31,7 @@ from runakode.sandboxes.base import (
 )
 from runakode.sandboxes.launcher_protocol import (
     ACCEPTED,
+    ARTIFACTS_DONE,
     COMPILE_DONE,
     COMPILE_STDERR,
     COMPILE_STDOUT,
@@ -149,6 +151,8 @@ def _events(
         if not compiled.failed:
             events.append(PhaseStarted(Phase.RUN))
         return events
+    if kind == ARTIFACTS_DONE and (files := output.artifacts.files) is not None:
+        return [Artifacts(files)]
     if kind == RUN_DONE and (ran := run_result(output)) is not None:
         return [PhaseEnded(Phase.RUN, ran)]
     return []

@@ -41,6 +41,15 @@ class QueueFull(BrokerUnavailable):
     code = "queue_full"
 
 
+class Overloaded(BrokerUnavailable):
+    """The runs already waiting could not be answered within this request's deadline."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message, {"Retry-After": str(retry_after_s)})
+
+
 class StoreUnavailable(RunakodeError):
     """The submission database did not answer: nothing was stored or changed."""
 

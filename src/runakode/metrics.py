@@ -19,6 +19,13 @@ IN_FLIGHT = Gauge("runakode_jobs_in_flight", "Jobs this process's workers are ru
 RESPONSES = Counter("runakode_api_responses_total", "Answers of the execution endpoints", ["code"])
 BROKER_UP = Gauge("runakode_broker_up", "1 when the broker connection is usable")
 ENGINE_UP = Gauge("runakode_sandbox_engine_up", "1 when the sandbox engine answers")
+REFUSED = Counter(
+    "runakode_admission_refusals_total",
+    "Runs refused at once (503): overloaded (not answerable in time) or queue_full",
+    ["reason"],
+)
+for _reason in ("overloaded", "queue_full"):
+    REFUSED.labels(_reason)
 POOL_IDLE = Gauge(
     "runakode_pool_idle_sandboxes", "Sandboxes booted and waiting for a job", ["language"]
 )

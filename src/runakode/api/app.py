@@ -8,6 +8,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from runakode.admission import Admission
+from runakode.api.admitted import admitted_sessions, admitted_submit
 from runakode.api.auth import ApiKeys
 from runakode.api.judge0 import Judge0Error, judge0_routes
 from runakode.api.live import OpenSession, live_routes
@@ -62,6 +64,12 @@ def create_app(
     """The whole HTTP API: our own routes, and Judge0's when there is a submission store."""
     app = FastAPI(title="runakode", version=VERSION, lifespan=lifespan)
     keys = ApiKeys(settings.auth)
+    # One backlog for every route that runs a program and waits for it; Judge0's submissions
+    # are stored and bounded by judge0.maxQueueSize instead.
+    admission = Admission(settings.max_workers)
+    submit = admitted_submit(admission, submit)
+    if open_session is not None:
+        open_session = admitted_sessions(admission, open_session, settings.api_timeout_s)
     app.include_router(status_routes(health_checks))
     app.include_router(native_routes(settings, submit, language_versions or no_versions))
     if submissions is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import plan, report
+from bench import plan, report, targets
 from bench.run import Bench, default_native_python
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: failed after {time.monotonic() - started:.0f} s", file=sys.stderr)
         return 1
     results["quick"] = args.quick
-    results["targets"] = report.targets(results)
+    results["targets"] = targets.targets(results)
     paths = report.save(results, args.out, stem)
     print()
     print(report.render(results))

@@ -9,12 +9,9 @@ from typing import Any
 import httpx
 
 from bench import docker
+from bench.programs import HELLO, HELLO_OUT, Compiled
 
-PY_HELLO = 'print("hello")'
-GO_HELLO = 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("hello")\n}\n'
-HELLO_OUT = "hello\n"
-# The baseline writes the program from stdin into a tmpfs, builds it and runs it.
-GO_BASELINE_CMD = ("sh", "-c", "cat > /tmp/m.go && cd /tmp && go build -o m m.go && ./m")
+PY_HELLO = HELLO["python"].source
 BASELINE_TIMEOUT_S = 120.0
 SERVICE_TIMEOUT_S = 120.0
 
@@ -43,6 +40,8 @@ class Outcome:
     stdout: str = ""
     error: str = ""
     exec_time_ms: float | None = None
+    # A refusal's Retry-After (503, 429): when a well-behaved client sends its next request.
+    retry_after_s: float | None = None
 
 
 class ServiceClient:
@@ -67,7 +66,8 @@ class ServiceClient:
             return Outcome(False, time.perf_counter() - started, error=f"http: {exc!r}")
         latency = time.perf_counter() - started
         if response.status_code != 200:
-            return Outcome(False, latency, error=f"HTTP {response.status_code}: {response.text}")
+            error = f"HTTP {response.status_code}: {response.text}"
+            return Outcome(False, latency, error=error, retry_after_s=_seconds(response))
         body: dict[str, Any] = response.json()
         stdout = str(body.get("stdout", ""))
         exec_ms = body.get("exec_time_ms")
@@ -78,6 +78,13 @@ class ServiceClient:
                 f"stderr {str(body.get('stderr', ''))[:200]!r}"
             )
         return outcome
+
+
+def _seconds(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["retry-after"])
+    except (KeyError, ValueError):
+        return None
 
 
 class Baseline:
@@ -107,11 +114,16 @@ class Baseline:
             return Outcome(False, latency, stdout, f"exit {done.returncode}: {stderr}")
         return Outcome(True, latency, stdout)
 
-    def python(self, source: str, expect: str | None = HELLO_OUT) -> Outcome:
-        return self._run([self._images["python"], "python3", "-c", source], b"", expect)
+    def command(self, language: str, argv: tuple[str, ...], expect: str | None) -> Outcome:
+        """An interpreter's one-liner (python3 -c, node -e, ...), nothing on stdin."""
+        return self._run([self._images[language], *argv], b"", expect)
 
-    def go(self, source: str, expect: str | None = HELLO_OUT) -> Outcome:
-        args = ["--tmpfs", "/tmp:exec", self._images["go"], *GO_BASELINE_CMD]
+    def hello(self, language: str) -> Outcome:
+        return self.command(language, HELLO[language].baseline_argv, HELLO_OUT)
+
+    def compiled(self, program: Compiled, source: str, expect: str | None = HELLO_OUT) -> Outcome:
+        """Compile and run in one container: the source on stdin, written into a tmpfs."""
+        args = ["--tmpfs", "/tmp:exec", self._images[program.language], *program.baseline_argv]
         return self._run(args, source.encode(), expect)
 
 

@@ -1,4 +1,4 @@
-"""Sequential and closed-loop concurrent runs of one kind of job."""
+"""Sequential, paced and closed-loop concurrent runs of one kind of job."""
 
 import dataclasses
 import time
@@ -42,6 +42,7 @@ class Series:
             "jobs": len(self.outcomes),
             "concurrency": self.concurrency,
             "errors": len(self.errors),
+            "refused_503": sum(1 for error in self.errors if error.startswith("HTTP 503")),
             "error_samples": sorted(set(self.errors))[:5],
             "wall_s": round(self.wall_s, 3),
             "throughput_jobs_per_s": round(self.throughput, 3),
@@ -56,6 +57,39 @@ def sequential(job: Job, count: int) -> Series:
     started = time.perf_counter()
     outcomes = [job() for _ in range(count)]
     return Series(outcomes, time.perf_counter() - started)
+
+
+def paced(job: Job, count: int, interval_s: float) -> Series:
+    """One job at a time, each starting at least `interval_s` after the previous one started."""
+    outcomes = []
+    started = next_at = time.perf_counter()
+    for _ in range(count):
+        time.sleep(max(0.0, next_at - time.perf_counter()))
+        next_at = time.perf_counter() + interval_s
+        outcomes.append(job())
+    return Series(outcomes, time.perf_counter() - started)
+
+
+def closed_loop(job: Job, clients: int, duration_s: float) -> Series:
+    """`clients` clients, each sending its next job as soon as the previous one is answered (or
+    after the Retry-After of a refusal), until `duration_s` has passed; the jobs in flight then
+    are waited for and counted."""
+
+    def client(deadline: float) -> list[Outcome]:
+        outcomes = []
+        while time.perf_counter() < deadline:
+            outcome = job()
+            outcomes.append(outcome)
+            if outcome.retry_after_s:
+                time.sleep(min(outcome.retry_after_s, max(0.0, deadline - time.perf_counter())))
+        return outcomes
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        started = time.perf_counter()
+        futures = [pool.submit(client, started + duration_s) for _ in range(clients)]
+        outcomes = [outcome for future in futures for outcome in future.result()]
+        wall = time.perf_counter() - started
+    return Series(outcomes, wall, clients)
 
 
 def concurrent(job: Job, count: int, concurrency: int) -> Series:

@@ -14,10 +14,11 @@ METHOD = (
     "sandbox/Sentry, ptrace stubs). PSS splits pages shared between processes (runsc "
     "binary, libraries) among them, so the sum over sandboxes is what they add to the host "
     "(a process alone on the host bears all of its shared pages: a lone container reads high). "
-    "Baseline: the same measure of one plain `docker run --runtime=runsc` container idling in "
-    "`python3` (reading stdin). Cross-check: MemAvailable drop from before the service "
-    "started to pool full, minus the service process's own PSS, per sandbox (noisy: anything "
-    "else on the host moves it)."
+    "The pool's idle sandboxes are measured after the Python hello phase, when it holds only "
+    "Python's, each with python3 already started. Baseline: the same measure of one plain "
+    "`docker run --runtime=runsc` container idling in `python3` (reading stdin). In the JSON "
+    "only (too noisy for a pool of a few): MemAvailable drop from before the service started, "
+    "minus the service process's own PSS, per idle sandbox."
 )
 
 

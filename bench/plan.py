@@ -7,37 +7,49 @@ from typing import Any
 
 import yaml
 
-# Merged under a --config file. Rate limiting is off so that the bench measures the sandboxes,
-# not the token bucket; 8 workers so that concurrency 8 is not capped by the worker count.
-# The runsc backend is the fast configuration; `--config` with `sandboxBackend: docker`
-# measures the Docker one.
+# Merged under a --config file. The service runs with its own defaults (backend, languages,
+# workers, a pool that sizes itself, memory, timeouts): only what the harness itself needs is
+# set here. Address and port are the bench's; its store and compile cache are its own (service.py).
 DEFAULT_SERVICE_CONFIG: dict[str, Any] = {
     "address": "127.0.0.1",
-    "sandboxBackend": "runsc",
-    "supportedLanguages": ["python", "go"],
-    "maxWorkers": 8,
-    # Deep enough to absorb the 40-request bursts below; ~23 MiB of host memory each.
-    "sandboxPool": {"python": 48, "go": 2},
-    "jobMemory": "512m",
-    "apiTimeout": "60s",
-    "shutdownGrace": "10s",
+    # Every client of the bench is one address (127.0.0.1), and the overload target is
+    # stated with the rate limit off: the token bucket would answer 429 in the sandboxes' place.
     "rateLimit": {"requestsPerSecond": 0, "burst": 0},
-    # Every submission of the Judge0 phase is accepted (Judge0's default turns away past 100).
+    # The Judge0 submissions phase posts all of its submissions before most have ended; past
+    # Judge0's default queue of 100 waiting, the rest would be refused (503 "queue is full").
     "judge0": {"maxQueueSize": 1000},
 }
-DEFAULT_IMAGES = {"python": "python-runner", "go": "go-runner"}
+# As the service's own default sandboxImages: "<language>-runner".
+LANGUAGES = ("python", "javascript", "ruby", "php", "cpp", "rust", "go")
+DEFAULT_IMAGES = {language: f"{language}-runner" for language in LANGUAGES}
+# Sequential service requests arrive at an interactive pace (one every PACE_S at most): that is
+# latency at a pace this 2-core host sustains; the sustained-load figure measures throughput.
+PACE_S = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
+    # Hello world per language (Python, JavaScript, Ruby, PHP): paced service, sequential baseline.
     hello_service: int
     hello_baseline: int
-    levels: tuple[int, ...]
-    jobs_service: int
-    # Per concurrency level: a docker run costs ~0.5-1 s, so the baseline gets fewer jobs.
-    jobs_baseline: Mapping[int, int]
+    # Service requests at the same pace before the measured ones: the pool sizes itself from
+    # the demand it has seen, and a language's first requests find it still small.
+    hello_warmup: int
+    # Sustained load: clients in a closed loop for a time, for each side.
+    sustained_clients: int
+    sustained_s: float
+    sustained_baseline_s: float
+    # Compiled hello worlds, each a source never seen (C++ also submitted a second time).
+    cpp_service: int
+    cpp_baseline: int
+    rust_service: int
+    rust_baseline: int
     go_service: int
     go_baseline: int
+    # Judge0: one C++ submission against a batch of `batch_size`, `batch_runs` times each.
+    batch_runs: int
+    batch_size: int
+    overload_requests: int
     cpu_runs: int
     cpu_loop: int
     submissions: int
@@ -45,30 +57,50 @@ class Plan:
     # Lines of the live-output latency program; live sessions one worker holds at once.
     live_lines: int = 200
     live_sessions: int = 64
+    # Baseline jobs run unmeasured before each baseline series (image and page caches).
     warmups: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 FULL = Plan(
-    hello_service=40,
-    hello_baseline=15,
-    levels=(1, 4, 8, 16),
-    jobs_service=32,
-    jobs_baseline={1: 8, 4: 12, 8: 16, 16: 16},
-    go_service=8,
-    go_baseline=5,
+    hello_service=24,
+    hello_baseline=8,
+    hello_warmup=6,
+    sustained_clients=8,
+    sustained_s=30.0,
+    sustained_baseline_s=30.0,
+    cpp_service=5,
+    cpp_baseline=4,
+    rust_service=3,
+    rust_baseline=3,
+    go_service=3,
+    go_baseline=3,
+    batch_runs=3,
+    batch_size=20,
+    overload_requests=200,
     cpu_runs=5,
     cpu_loop=5_000_000,
-    submissions=160,
+    submissions=100,
     store_statements=200,
 )
 QUICK = Plan(
     hello_service=5,
     hello_baseline=2,
-    levels=(1, 8),
-    jobs_service=8,
-    jobs_baseline={1: 2, 8: 4},
+    hello_warmup=3,
+    sustained_clients=8,
+    sustained_s=5.0,
+    sustained_baseline_s=5.0,
+    cpp_service=1,
+    cpp_baseline=1,
+    rust_service=1,
+    rust_baseline=1,
     go_service=1,
     go_baseline=1,
+    batch_runs=1,
+    batch_size=20,
+    overload_requests=200,
     cpu_runs=1,
     cpu_loop=1_000_000,
     submissions=16,
@@ -110,13 +142,3 @@ def service_config(override: Mapping[str, Any], port: int) -> dict[str, Any]:
 
 def images(config: Mapping[str, Any]) -> dict[str, str]:
     return {**DEFAULT_IMAGES, **dict(config.get("sandboxImages") or {})}
-
-
-def pool_target(config: Mapping[str, Any]) -> int:
-    pool = config.get("sandboxPool") or {}
-    return sum(int(pool.get(language, 0)) for language in config["supportedLanguages"])
-
-
-def backend(config: Mapping[str, Any]) -> str:
-    """The sandbox backend the service uses: `sandboxBackend` if the config sets it."""
-    return str(config.get("sandboxBackend", "docker"))

@@ -1,7 +1,6 @@
 """The benchmark itself: the service and the baseline, phase by phase, in one run."""
 
 import contextlib
-import functools
 import math
 import os
 import shutil
@@ -13,25 +12,32 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import docker, jobs, live, memory, plan, store, submissions
-from bench.load import Job, Series, concurrent, sequential
+from bench import (
+    compiled,
+    cpu,
+    docker,
+    jobs,
+    judge0_batch,
+    latency,
+    live,
+    memory,
+    metrics,
+    overload,
+    plan,
+    programs,
+    store,
+    submissions,
+)
+from bench.phase import Context, log
 from bench.service import Service, free_port
-from bench.stats import percentile
 
-
-def _log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def _python_version(argv: list[str]) -> str:
-    done = subprocess.run(
-        [*argv, "-c", "import platform; print(platform.python_version())"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    return done.stdout.strip() or f"? ({done.stderr.strip()[:100]})"
+BASELINE = (
+    "docker run --rm -i --runtime=runsc --network=none -u 10001:10001 (seccomp: the sandboxes' "
+    "profile) IMAGE CMD, one container per job, the language's own image. Interpreted: "
+    "python3 -c / node -e / ruby -e / php -r SRC. Compiled: --tmpfs /tmp:exec, sh -c 'cat > "
+    "/tmp/m.EXT && cd /tmp && COMPILE && ./m' with SRC on stdin; COMPILE: "
+    + "; ".join(f"{p.language}: {p.baseline_compile}" for p in programs.COMPILED.values())
+)
 
 
 class Bench:
@@ -46,30 +52,26 @@ class Bench:
         self.plan = the_plan
         self.config = plan.service_config(override, free_port())
         self.images = plan.images(self.config)
-        self.languages = list(self.config["supportedLanguages"])
-        self.pool_target = plan.pool_target(self.config)
+        served = self.config.get("supportedLanguages") or plan.LANGUAGES
+        self.languages = [language for language in plan.LANGUAGES if language in served]
         self.results_dir = results_dir
         self.native_python = native_python
         self.log_path = results_dir / log_name
         self.run_id = uuid.uuid4().hex[:6]
         self.baseline = jobs.Baseline(self.images, f"runakode-bench-{self.run_id}-")
         self.results: dict[str, Any] = {}
-        self.service: Service | None = None
-        self.client: jobs.ServiceClient | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def running_service(self, workdir: Path) -> Iterator[Service]:
         service = Service(self.config, workdir, self.log_path)
-        self.service = service
         try:
             service.start()
-            _log(f"service started: pid {service.pid}, {service.url}, backend {service.backend}")
             yield service
         finally:
             code = service.stop()
-            _log(f"service stopped (SIGTERM), exit status {code}")
+            log(f"service stopped (SIGTERM), exit status {code}")
             self.results["service_exit_status"] = code
             self.results["leaks"] = self._check_leaks(service)
 
@@ -81,16 +83,8 @@ class Bench:
         if service.probe is not None:
             left += service.probe.remove(service.probe.owned())
         if left:
-            _log(f"WARNING: removed what the run left behind: {left}")
+            log(f"WARNING: removed what the run left behind: {left}")
         return left
-
-    def refill(self) -> None:
-        """Let the pool refill, so that a phase neither starts short nor competes with boots."""
-        assert self.service is not None
-        started = time.monotonic()
-        count = self.service.wait_pool(self.pool_target)
-        if count < self.pool_target:
-            _log(f"  pool at {count}/{self.pool_target} after {time.monotonic() - started:.1f} s")
 
     # -- phases ------------------------------------------------------------------------------
 
@@ -102,31 +96,63 @@ class Bench:
             mem_before = memory.mem_available_bytes()
             with self.running_service(Path(tmp)) as service:
                 healthy_s = service.wait_healthy()
-                self.client = jobs.ServiceClient(service.url)
+                log(f"service healthy after {healthy_s:.1f} s: pid {service.pid}, {service.url}")
+                log(f"sandbox backend: {service.backend}")
+                self.results["sandbox_backend"] = service.backend
+                self.results["startup"] = {
+                    "healthy_s": round(healthy_s, 2),
+                    "pool_at_start": metrics.describe(service.pool_state()),
+                }
+                client = jobs.ServiceClient(service.url)
                 try:
-                    pool = service.wait_pool(self.pool_target)
-                    fill_s = time.monotonic() - started
-                    _log(f"healthy after {healthy_s:.1f} s; pool {pool}/{self.pool_target}")
-                    self.results["startup"] = {
-                        "healthy_s": round(healthy_s, 2),
-                        "pool_full_s": round(fill_s, 2),
-                        "pool_size": pool,
-                    }
-                    self._memory(service, mem_before)
-                    self._hello()
-                    self._throughput()
-                    if "go" in self.languages:
-                        self._go()
-                    self._cpu()
-                    self._submissions(service)
-                    self._live_latency(service, "combined")
+                    ctx = Context(self.plan, service, client, self.baseline)
+                    self._service_phases(ctx, mem_before)
                 finally:
-                    self.client.close()
+                    client.close()
             self._live_split(Path(tmp))
-        _log(f"submission store, {self.plan.store_statements} statements of each kind")
+        log(f"submission store, {self.plan.store_statements} statements of each kind")
         self.results["store"] = store.measure(self.plan.store_statements)
         self.results["runtime_s"] = round(time.monotonic() - started, 1)
         return self.results
+
+    def _service_phases(self, ctx: Context, mem_before: int) -> None:
+        """In this order: Python alone first, so that the idle sandboxes measured next are all
+        Python's; overload last, since it may leave the pool drained."""
+        the_plan, results = self.plan, self.results
+        hello = results.setdefault("hello", {})
+        if self._serves("python"):
+            hello["python"] = latency.hello(ctx, "python")
+            self._memory(ctx, mem_before)
+        for language in ("javascript", "ruby", "php"):
+            if self._serves(language):
+                hello[language] = latency.hello(ctx, language)
+        if self._serves("python"):
+            results["sustained"] = latency.sustained(ctx)
+        for program, service_runs, baseline_runs in (
+            (programs.CPP, the_plan.cpp_service, the_plan.cpp_baseline),
+            (programs.RUST, the_plan.rust_service, the_plan.rust_baseline),
+            (programs.GO, the_plan.go_service, the_plan.go_baseline),
+        ):
+            if self._serves(program.language):
+                again = program is programs.CPP
+                results[f"{program.language}_hello"] = compiled.measure(
+                    ctx, program, service_runs, baseline_runs, again
+                )
+        if self._serves("python"):
+            results["cpu"] = cpu.measure(ctx, self.native_python)
+        if self._serves("cpp"):
+            results["judge0_batch"] = judge0_batch.measure(
+                ctx, the_plan.batch_runs, the_plan.batch_size
+            )
+        if self._serves("python"):
+            self._submissions(ctx)
+            self._live_latency(ctx.service, "combined")
+            results["overload"] = overload.measure(ctx, the_plan.overload_requests)
+
+    def _serves(self, language: str) -> bool:
+        if language not in self.languages:
+            log(f"skipped the {language} phases: the service does not serve {language}")
+        return language in self.languages
 
     def _describe(self) -> dict[str, Any]:
         load = os.getloadavg()
@@ -134,26 +160,16 @@ class Bench:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "host": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in load]},
             "service_config": self.config,
-            "sandbox_backend": plan.backend(self.config),
-            "baseline": "docker run --rm -i --runtime=runsc --network=none -u 10001:10001 IMAGE "
-            "CMD, one container per job (python: python3 -c SRC; go: --tmpfs /tmp:exec, "
-            "sh -c 'cat > /tmp/m.go && cd /tmp && go build -o m m.go && ./m' with SRC on stdin)",
-            "plan": {
-                "hello_service": self.plan.hello_service,
-                "hello_baseline": self.plan.hello_baseline,
-                "levels": list(self.plan.levels),
-                "jobs_service": self.plan.jobs_service,
-                "jobs_baseline": {str(k): v for k, v in self.plan.jobs_baseline.items()},
-                "go_service": self.plan.go_service,
-                "go_baseline": self.plan.go_baseline,
-                "cpu_runs": self.plan.cpu_runs,
-                "cpu_loop": self.plan.cpu_loop,
-                "warmups": self.plan.warmups,
-            },
+            "languages": self.languages,
+            "baseline": BASELINE,
+            "pace_s": plan.PACE_S,
+            "plan": self.plan.to_json(),
         }
 
-    def _memory(self, service: Service, mem_before: int) -> None:
-        _log("memory of idle sandboxes")
+    def _memory(self, ctx: Context, mem_before: int) -> None:
+        log("memory of idle sandboxes")
+        service = ctx.service
+        ctx.settle()
         time.sleep(1.0)  # the last sandbox's launcher may still be starting
         assert service.probe is not None
         idle = service.idle_sandboxes()
@@ -165,15 +181,17 @@ class Bench:
         plain = self._plain_container_memory()
         self.results["memory"] = {
             "method": memory.METHOD,
+            "pool": metrics.describe(service.pool_state()),
             "sandbox": memory.summary(sandboxes),
             "baseline_plain_container": memory.summary(plain),
             "meminfo": {
                 "mem_available_before_mib": round(mem_before / (1 << 20), 1),
-                "mem_available_pool_full_mib": round(mem_after / (1 << 20), 1),
+                "mem_available_pool_ready_mib": round(mem_after / (1 << 20), 1),
                 "service_process_pss_mib": round(service_pss / (1 << 20), 1),
                 "per_sandbox_mib": round(per_sandbox_drop / (1 << 20), 1),
             },
         }
+        log(f"  {len(idle)} idle sandboxes, mean PSS {memory.summary(sandboxes)['mean_pss_mib']}")
 
     def _plain_container_memory(self) -> list[memory.ContainerMemory]:
         """One idle `docker run --runtime=runsc` container with python3 waiting on stdin."""
@@ -189,114 +207,13 @@ class Bench:
         finally:
             docker.remove([name])
 
-    def _series(self, label: str, job: Job, count: int, concurrency: int = 1) -> Series:
-        series = concurrent(job, count, concurrency) if concurrency > 1 else sequential(job, count)
-        errors = f", {len(series.errors)} errors" if series.errors else ""
-        _log(
-            f"  {label}: {count} jobs at c={concurrency}: p50 {series.p(50):.0f} ms, "
-            f"{series.throughput:.2f} jobs/s{errors}"
-        )
-        return series
-
-    def _warm(self, job: Job) -> None:
-        for _ in range(self.plan.warmups):
-            job()
-
-    def _hello(self) -> None:
-        _log("python hello world, sequential")
-        assert self.client is not None
-        svc_job = functools.partial(self.client.run, "python", jobs.PY_HELLO)
-        base_job = functools.partial(self.baseline.python, jobs.PY_HELLO)
-        self._warm(svc_job)
-        self.refill()
-        svc = self._series("service", svc_job, self.plan.hello_service)
-        self.refill()
-        self._warm(base_job)
-        base = self._series("baseline", base_job, self.plan.hello_baseline)
-        self.results["python_hello"] = {"service": svc.to_json(), "baseline": base.to_json()}
-
-    def _throughput(self) -> None:
-        _log("python hello world, throughput by concurrency")
-        assert self.client is not None
-        svc_job = functools.partial(self.client.run, "python", jobs.PY_HELLO)
-        base_job = functools.partial(self.baseline.python, jobs.PY_HELLO)
-        levels: dict[str, Any] = {}
-        for level in self.plan.levels:
-            self.refill()
-            svc = self._series("service", svc_job, self.plan.jobs_service, level)
-            self.refill()
-            count = self.plan.jobs_baseline.get(level, max(level, 4))
-            base = self._series("baseline", base_job, count, level)
-            levels[str(level)] = {"service": svc.to_json(), "baseline": base.to_json()}
-        self.results["throughput"] = levels
-
-    def _go(self) -> None:
-        _log("go hello world (compile + run), sequential")
-        assert self.client is not None
-        svc_job = functools.partial(self.client.run, "go", jobs.GO_HELLO)
-        base_job = functools.partial(self.baseline.go, jobs.GO_HELLO)
-        self.refill()
-        self._warm(svc_job)
-        self.refill()
-        svc = self._series("service", svc_job, self.plan.go_service)
-        self.refill()
-        self._warm(base_job)
-        base = self._series("baseline", base_job, self.plan.go_baseline)
-        self.results["go_hello"] = {"service": svc.to_json(), "baseline": base.to_json()}
-
-    def _cpu(self) -> None:
-        """The same loop in a sandbox (via the service) and natively, runs interleaved."""
-        _log(f"cpu-bound loop ({self.plan.cpu_loop:,} iterations), sandbox vs native")
-        assert self.client is not None
-        source = jobs.cpu_program(self.plan.cpu_loop)
-        checksum = str(jobs.cpu_checksum(self.plan.cpu_loop))
-        sandbox_version = self._sandbox_python_version()
-        runs: dict[str, list[tuple[float, float]]] = {"sandbox": [], "native": []}
-        exec_ms: list[float] = []
-        errors: list[str] = []
-        for _ in range(self.plan.cpu_runs):
-            self.refill()
-            got = self.client.run("python", source, expect=None)
-            native = jobs.native_python(self.native_python, source)
-            for side, outcome in (("sandbox", got), ("native", native)):
-                timed = _loop_ms(outcome, checksum)
-                if timed is None:
-                    errors.append(f"{side}: {outcome.error or outcome.stdout[:80]}")
-                else:
-                    runs[side].append(timed)
-            if got.ok and got.exec_time_ms is not None:
-                exec_ms.append(got.exec_time_ms)
-        figures: dict[str, Any] = {}
-        for side, pairs in runs.items():
-            wall = [w for w, _ in pairs]
-            cpu = [c for _, c in pairs]
-            figures[f"{side}_ms"] = [round(w, 1) for w in wall]
-            figures[f"{side}_cpu_ms"] = [round(c, 1) for c in cpu]
-            figures[f"{side}_best_ms"] = round(min(wall, default=math.nan), 1)
-            figures[f"{side}_median_ms"] = round(percentile(wall, 50), 1)
-            figures[f"{side}_best_cpu_ms"] = round(min(cpu, default=math.nan), 1)
-        _log(
-            f"  sandbox best {figures['sandbox_best_ms']:.0f} ms, "
-            f"native best {figures['native_best_ms']:.0f} ms (wall)"
-        )
-        self.results["cpu"] = {
-            "loop_iterations": self.plan.cpu_loop,
-            "timing": "wall time (perf_counter) around the loop, inside the program, best of the "
-            "runs (noise on a shared host only adds time); *_cpu_ms: process_time, for reference",
-            "native_interpreter": self.native_python,
-            "native_python_version": _python_version([self.native_python]),
-            "sandbox_python_version": sandbox_version,
-            **figures,
-            "sandbox_exec_time_ms": exec_ms,
-            "errors": errors,
-        }
-
-    def _submissions(self, service: Service) -> None:
-        level = 8
-        _log(f"Judge0 submissions: {self.plan.submissions} at c={level}, then until all end")
-        self.refill()
-        figures = submissions.measure(service.url, self.plan.submissions, level)
-        _log(
+    def _submissions(self, ctx: Context) -> None:
+        level = self.plan.sustained_clients
+        count = self.plan.submissions
+        log(f"Judge0 submissions: {count} Python hello worlds at c={level}, until all end")
+        ctx.settle()
+        figures = submissions.measure(ctx.service.url, count, level)
+        log(
             f"  accepted {figures['accepted_per_s']:.1f}/s, "
             f"finished {figures['finished']} at {figures['finished_per_s']}/s"
         )
@@ -304,7 +221,7 @@ class Bench:
 
     def _live_latency(self, service: Service, mode: str) -> None:
         lines = self.plan.live_lines
-        _log(
+        log(
             f"live output, {mode}: {lines} lines written {live.TICK_INTERVAL_S * 1000:.0f} ms apart"
         )
         figures = self.results.setdefault("live", {})
@@ -312,7 +229,7 @@ class Bench:
         if "baseline" not in figures:
             figures["baseline"] = live.baseline_latency(self.images["python"], lines)
         svc, base = figures[mode], figures["baseline"]
-        _log(
+        log(
             f"  write to client p50 {svc['p50_ms']} ms, p99 {svc['p99_ms']} ms "
             f"(docker run pipe: {base['p50_ms']} / {base['p99_ms']} ms)"
         )
@@ -320,37 +237,20 @@ class Bench:
     def _live_split(self, workdir: Path) -> None:
         """API and one worker as separate processes over RabbitMQ: latency, then how many
         live sessions that worker holds at once."""
+        if "python" not in self.languages:
+            return
         count = self.plan.live_sessions
-        config = {**self.config, "sandboxPool": {"python": 2}}
-        with live.split_deployment(config, workdir, self.results_dir, count) as (api, worker):
+        with live.split_deployment(self.config, workdir, self.results_dir, count) as (api, worker):
             self._live_latency(api, "split")
-            _log(f"live sessions held by one worker: {count} at once")
+            log(f"live sessions held by one worker: {count} at once")
             held = live.hold_sessions(api.url, count, worker)
             self.results["live"]["held"] = held
-            _log(
+            log(
                 f"  {held['waiting_at_once']}/{count} waiting at once after "
                 f"{held['all_ready_s']} s, {held['answered']} answered; sandbox PSS mean "
                 f"{held['sandbox_memory'].get('mean_pss_mib')} MiB, MemAvailable drop "
                 f"{held['mem_available_drop_mib']} MiB"
             )
-
-    def _sandbox_python_version(self) -> str:
-        assert self.client is not None
-        got = self.client.run(
-            "python", "import platform; print(platform.python_version())", expect=None
-        )
-        return got.stdout.strip() or f"? ({got.error[:100]})"
-
-
-def _loop_ms(outcome: jobs.Outcome, checksum: str) -> tuple[float, float] | None:
-    """(wall ms, cpu ms) that the program printed, if it ran right."""
-    parts = outcome.stdout.split()
-    if not outcome.ok or len(parts) != 3 or parts[2] != checksum:
-        return None
-    try:
-        return float(parts[0]), float(parts[1])
-    except ValueError:
-        return None
 
 
 def default_native_python() -> str:

@@ -2,8 +2,10 @@
 
 docker: containers labelled runakode.sandbox=1 whose runakode.owner label is host/pid/ticks.
 runsc: gVisor sandboxes in the service's runsc state directory, named runakode-pid-ticks-*.
-Either way `pid` is the host pid of the gVisor sandbox process; its parent is the process that
-supervises it (the containerd shim, or the service's `runsc run` child).
+A service whose choice is not known (sandboxBackend `auto`, and no log line saying which) is
+looked for under both. Either way `pid` is the host pid of the gVisor sandbox process; its
+parent is the process that supervises it (the containerd shim, or the service's `runsc run`
+child).
 """
 
 import dataclasses
@@ -95,10 +97,31 @@ class RunscProbe:
         return left
 
 
+class EitherProbe:
+    """Both backends' sandboxes of one owner; a runsc sandbox is the one with a known pid."""
+
+    def __init__(self, owner: Owner) -> None:
+        self._docker = DockerProbe(owner)
+        self._runsc = RunscProbe(owner)
+
+    def owned(self) -> list[Sandbox]:
+        return self._runsc.owned() + self._docker.owned()
+
+    def pid(self, sandbox: Sandbox) -> int:
+        return sandbox.pid or self._docker.pid(sandbox)
+
+    def remove(self, sandboxes: list[Sandbox]) -> list[str]:
+        runsc = [s for s in sandboxes if s.pid]
+        return self._runsc.remove(runsc) + self._docker.remove([s for s in sandboxes if not s.pid])
+
+
 def probe(backend: str, service_pid: int) -> Probe:
+    """`backend`: docker, runsc, or anything else for a service that may use either."""
     owner = Owner.of(service_pid)
     if owner is None:
         raise RuntimeError(f"the service process {service_pid} is not running")
     if backend == "runsc":
         return RunscProbe(owner)
-    return DockerProbe(owner)
+    if backend == "docker":
+        return DockerProbe(owner)
+    return EitherProbe(owner)

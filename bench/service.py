@@ -1,5 +1,6 @@
 """The real service, started as a child process on a free 127.0.0.1 port."""
 
+import json
 import os
 import signal
 import socket
@@ -12,14 +13,16 @@ from typing import IO, Any
 import httpx
 import yaml
 
-from bench import sandboxes
+from bench import metrics, sandboxes
+from bench.plan import merge
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 90.0  # the runsc backend unpacks the images on its first start
-POOL_TIMEOUT_S = 45.0
-# The pool is taken as full once it has held its target for POOL_STEADY_S, or when its size
-# has not changed for POOL_SETTLE_S (it may stay below target, e.g. on a host short of memory).
-POOL_STEADY_S = 1.0
+POOL_TIMEOUT_S = 30.0
+# The pool is taken as ready once every language has held its idle sandboxes at their target
+# for POOL_STEADY_S, or when nothing has changed for POOL_SETTLE_S (it may stay below target,
+# e.g. on a host short of memory).
+POOL_STEADY_S = 0.5
 POOL_SETTLE_S = 3.0
 
 
@@ -39,11 +42,15 @@ class Service:
         log_path: Path,
         program: str = "runakode",
     ) -> None:
-        # A store of its own, so that a run starts empty and never touches the user's data/.
-        config = {"store": {"url": f"sqlite:///{workdir}/bench.db"}, **config}
+        # A store and a compile cache of its own, so that a run starts empty and never touches
+        # the user's data/.
+        own = {"store": {"url": f"sqlite:///{workdir}/bench.db"}}
+        own["compileCache"] = {"dir": str(workdir / "compile-cache")}
+        config = merge(own, config)
         self.config = config
         self.program = program
-        self.backend = str(config.get("sandboxBackend", "docker"))
+        # What the service says it chose once it has started (sandboxBackend may be `auto`).
+        self.backend = str(config.get("sandboxBackend", "auto"))
         # A worker-only process answers /health on its status port.
         port_key = "workerPort" if program == "runakode-worker" else "port"
         self.port = int(config[port_key])
@@ -72,8 +79,6 @@ class Service:
             stdin=subprocess.DEVNULL,
             env=env,
         )
-        # Sandboxes carry their owner's pid and start time, so that only ours are counted.
-        self.probe = sandboxes.probe(self.backend, self.proc.pid)
 
     def logs_tail(self, lines: int = 30) -> str:
         try:
@@ -97,6 +102,9 @@ class Service:
             try:
                 if httpx.get(f"{self.url}/health", timeout=2.0).status_code == 200:
                     self.healthy = True
+                    self.backend = self._logged_backend() or self.backend
+                    # Sandboxes carry their owner's pid and start time: only ours are counted.
+                    self.probe = sandboxes.probe(self.backend, self.pid)
                     return time.monotonic() - started
             except httpx.HTTPError:
                 pass
@@ -105,25 +113,52 @@ class Service:
             f"{self.program} not healthy within {timeout_s:.0f} s:\n{self.logs_tail()}"
         )
 
+    def _logged_backend(self) -> str | None:
+        """The backend the service's log says it chose (one JSON object a line)."""
+        try:
+            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            if '"sandbox_backend"' in line:
+                try:
+                    return str(json.loads(line)["sandbox_backend"])
+                except (ValueError, KeyError):
+                    continue
+        return None
+
     def idle_sandboxes(self) -> list[sandboxes.Sandbox]:
         """Between phases no job runs, so the service's running sandboxes are its idle pool."""
         assert self.probe is not None
         return [s for s in self.probe.owned() if s.running]
 
-    def wait_pool(self, target: int, timeout_s: float = POOL_TIMEOUT_S) -> int:
+    def pool_state(self) -> metrics.PoolState:
+        """Idle and target per language from /metrics; without those gauges (a service that
+        does not report them), the count of its running sandboxes under `sandboxes`."""
+        try:
+            state = metrics.read_pool(self.url)
+        except httpx.HTTPError:
+            state = {}
+        return state or {"sandboxes": metrics.Kind(len(self.idle_sandboxes()), 0)}
+
+    def wait_pool(self, timeout_s: float = POOL_TIMEOUT_S) -> metrics.PoolState:
+        """Until the pool is at its target for every language (the target follows demand, so
+        it is read each time), or settled below it, or `timeout_s` passed: a phase then
+        neither starts short of sandboxes nor competes with boots for the CPU."""
         started = time.monotonic()
-        last_count, last_change = -1, started
+        last: metrics.PoolState | None = None
+        last_change = started
         while True:
             self._assert_running()
-            count = len(self.idle_sandboxes())
+            state = self.pool_state()
             now = time.monotonic()
-            if count != last_count:
-                last_count, last_change = count, now
+            if state != last:
+                last, last_change = state, now
             steady = now - last_change
-            if (count >= target and steady >= POOL_STEADY_S) or steady >= POOL_SETTLE_S:
-                return count
+            if (metrics.full(state) and steady >= POOL_STEADY_S) or steady >= POOL_SETTLE_S:
+                return state
             if now - started >= timeout_s:
-                return count
+                return state
             time.sleep(0.2)
 
     def stop(self, timeout_s: float = 60.0) -> int | None:

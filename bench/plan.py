@@ -24,7 +24,7 @@ LANGUAGES = ("python", "javascript", "ruby", "php", "cpp", "rust", "go")
 DEFAULT_IMAGES = {language: f"{language}-runner" for language in LANGUAGES}
 # Sequential service requests arrive at an interactive pace (one every PACE_S at most): that is
 # latency at a pace this 2-core host sustains; the sustained-load figure measures throughput.
-PACE_S = 0.5
+PACE_S = 1.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -101,6 +101,11 @@ _JAVAC_FLAGS = tuple(
 # binary (11.6 MB -> 0.45 MB; panics keep their messages and locations).
 _RUSTC_LINK = ("-C", "link-arg=-fuse-ld=gold", "-C", "strip=debuginfo")
 
+# Under gVisor every process and temporary file costs: gcc pipes its stages instead of writing
+# temporary files, and links with gold (C++ hello world with bits/stdc++.h: 0.81-0.98 s ->
+# 0.68-0.74 s here). Neither changes the program, nor the precompiled header's use.
+_GCC_FAST = ("-pipe", "-fuse-ld=gold")
+
 LANGUAGES: dict[str, Language] = {
     language.name: language
     for language in (
@@ -122,7 +127,17 @@ LANGUAGES: dict[str, Language] = {
         Language(
             name="c",
             source_file="main.c",
-            compile=("gcc", "-O2", "-std=gnu17", "{options}", "-o", "main", "{file}", "-lm"),
+            compile=(
+                "gcc",
+                "-O2",
+                "-std=gnu17",
+                *_GCC_FAST,
+                "{options}",
+                "-o",
+                "main",
+                "{file}",
+                "-lm",
+            ),
             run=("./main",),
             artifacts=("main",),
             aliases=("gcc",),
@@ -130,7 +145,7 @@ LANGUAGES: dict[str, Language] = {
         Language(
             name="cpp",
             source_file="main.cpp",
-            compile=("g++", "-O2", "-std=gnu++17", "{options}", "-o", "main", "{file}"),
+            compile=("g++", "-O2", "-std=gnu++17", *_GCC_FAST, "{options}", "-o", "main", "{file}"),
             run=("./main",),
             artifacts=("main",),
             aliases=("c++", "g++", "cplusplus"),

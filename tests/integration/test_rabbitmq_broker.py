@@ -284,7 +284,7 @@ async def test_a_session_streams_both_ways_across_processes(queue_name: str) -> 
         await session.send(CloseStdin())
         assert isinstance(await anext(events), SessionFinished)
         await session.close()
-        # The worker's generator ends after its last event is published, so possibly after it arrives.
+        # The worker's generator ends after its last event is published: maybe after it arrives.
         await eventually(lambda: handlers.ended == [job.id])
     finally:
         await worker.close()

@@ -3,22 +3,24 @@
 # JSON header), writes the job's files into the working directory, compiles and runs the program,
 # and streams framed output back on stdout. It serves exactly one job: the host destroys the
 # sandbox afterwards. Only the standard library is available here.
-import base64
-import contextlib
-import fnmatch
-import json
+#
+# It starts in every sandbox, so its start is paid by every job: it imports only modules written
+# in C or already loaded by the interpreter (json, base64, subprocess, selectors and signal would
+# bring in re, enum, collections, threading...: measured under gVisor, ~40-60 ms of CPU more
+# per boot). The few things it needs from them are written here instead.
+import _json
+import binascii
 import os
 import resource
-import selectors
-import signal
+import select
 import stat
 import struct
-import subprocess
 import sys
 import time
 
 HEADER = struct.Struct(">I")
 FRAME = struct.Struct(">cI")
+SIGKILL = 9
 # Every frame starts with the job's token, which only the host and this process know: the
 # program runs as the same user and can write into our stdout through /proc/1/fd/1, but it
 # cannot make a frame the host accepts.
@@ -78,6 +80,227 @@ MAX_CONTROL_FRAME_BYTES = 64 << 10
 MAX_PENDING_STDIN_BYTES = 1 << 20
 
 
+# --- Stand-ins for the standard library modules this process does without (see the top) ---
+
+
+class suppress:
+    """contextlib.suppress."""
+
+    def __init__(self, *exceptions: type[BaseException]) -> None:
+        self.exceptions = exceptions
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        return kind is not None and issubclass(kind, self.exceptions)
+
+
+def b64decode(data) -> bytes:
+    """base64.b64decode (its default, non-strict, decoding)."""
+    return binascii.a2b_base64(data)
+
+
+class _JsonContext:
+    """What json.JSONDecoder hands the C scanner of the json package: the same decoding."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+
+    @staticmethod
+    def parse_constant(name: str) -> float:
+        return float(name.lower().replace("infinity", "inf"))
+
+
+_scan_json = _json.make_scanner(_JsonContext())
+
+
+def json_loads(data) -> object:
+    """json.loads for one value with no surrounding whitespace (what the host writes)."""
+    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    try:
+        value, end = _scan_json(text, 0)
+    except (StopIteration, SystemError):
+        # The scanner describes a syntax error with json.decoder's exception, which it only
+        # finds once imported: malformed input is rare enough to pay for the import.
+        import json
+
+        json.loads(text)
+        raise ValueError("not JSON") from None
+    if end != len(text):
+        raise ValueError(f"extra data after JSON at character {end}")
+    return value
+
+
+def json_dumps(value) -> str:
+    """json.dumps (ASCII, no spaces) for what this process reports: dicts, lists, strings,
+    numbers, booleans and None."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"not a JSON number: {value!r}")
+        return float.__repr__(value)
+    if isinstance(value, str):
+        return _json.encode_basestring_ascii(value)
+    if isinstance(value, dict):
+        return (
+            "{" + ",".join(f"{json_dumps(str(k))}:{json_dumps(v)}" for k, v in value.items()) + "}"
+        )
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(json_dumps(item) for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+EVENT_READ, EVENT_WRITE = 1, 2
+
+
+class _Key:
+    __slots__ = ("data", "events", "fd", "fileobj")
+
+    def __init__(self, fileobj, fd: int, events: int, data) -> None:
+        self.fileobj, self.fd, self.events, self.data = fileobj, fd, events, data
+
+
+class Selector:
+    """selectors.PollSelector, the part of it used here."""
+
+    def __init__(self) -> None:
+        self._poll = select.poll()
+        self._keys: dict[int, _Key] = {}
+
+    @staticmethod
+    def _fd(fileobj) -> int:
+        return fileobj if isinstance(fileobj, int) else fileobj.fileno()
+
+    def register(self, fileobj, events: int, data=None) -> _Key:
+        fd = self._fd(fileobj)
+        if fd in self._keys:
+            raise KeyError(f"{fileobj!r} is already registered")
+        key = self._keys[fd] = _Key(fileobj, fd, events, data)
+        mask = (select.POLLIN if events & EVENT_READ else 0) | (
+            select.POLLOUT if events & EVENT_WRITE else 0
+        )
+        self._poll.register(fd, mask)
+        return key
+
+    def unregister(self, fileobj) -> _Key:
+        key = self._keys.pop(self._fd(fileobj))
+        self._poll.unregister(key.fd)
+        return key
+
+    def get_key(self, fileobj) -> _Key:
+        return self._keys[self._fd(fileobj)]
+
+    def get_map(self) -> dict[int, _Key]:
+        return self._keys
+
+    def select(self, timeout: float | None = None) -> list[tuple[_Key, int]]:
+        # As selectors: whatever the poll reports besides "writable" (a hang-up, an error)
+        # makes a reader read, and besides "readable" makes a writer write, to find out.
+        ready = []
+        timeout_ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
+        while True:
+            try:
+                polled = self._poll.poll(timeout_ms)
+                break
+            except InterruptedError:
+                continue
+        for fd, event in polled:
+            key = self._keys.get(fd)
+            if key is None:
+                continue
+            events = (EVENT_WRITE if event & ~select.POLLIN else 0) | (
+                EVENT_READ if event & ~select.POLLOUT else 0
+            )
+            if events & key.events:
+                ready.append((key, events & key.events))
+        return ready
+
+    def close(self) -> None:
+        self._keys.clear()
+
+
+class Child:
+    """subprocess.Popen, the part of it used here: a child in a session of its own, its stdin,
+    stdout and stderr (or both outputs on one pipe) piped, `keep` left open, the rest closed."""
+
+    def __init__(self, pid: int, stdin, stdout, stderr) -> None:
+        self.pid = pid
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.returncode: int | None = None
+
+    @classmethod
+    def start(cls, argv: list[str], merge_output: bool, keep: int, preexec=None) -> "Child":
+        stdin_read, stdin_write = os.pipe()
+        stdout_read, stdout_write = os.pipe()
+        stderr_read, stderr_write = (-1, stdout_write) if merge_output else os.pipe()
+        theirs = [stdin_read, stdout_write] + ([] if merge_output else [stderr_write])
+        ours = [stdin_write, stdout_read] + ([] if merge_output else [stderr_read])
+        # Tells this process why the exec failed (a successful exec closes it).
+        error_read, error_write = os.pipe2(os.O_CLOEXEC)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                cls._exec(
+                    argv, (stdin_read, stdout_write, stderr_write), keep, error_write, preexec
+                )
+            os.close(error_write)
+            failure = os.read(error_read, 256)
+        finally:
+            os.close(error_read)
+            for fd in theirs:
+                os.close(fd)
+        if failure:
+            os.waitpid(pid, 0)
+            for fd in ours:
+                os.close(fd)
+            number, _, reason = failure.decode(errors="replace").partition(":")
+            raise OSError(int(number) if number.isdigit() else 0, reason)
+        stdin = open(stdin_write, "wb", buffering=0)
+        stdout = open(stdout_read, "rb", buffering=0)
+        stderr = None if merge_output else open(stderr_read, "rb", buffering=0)
+        return cls(pid, stdin, stdout, stderr)
+
+    @staticmethod
+    def _exec(argv, streams: tuple[int, int, int], keep: int, error_write: int, preexec) -> None:
+        try:
+            os.setsid()
+            for target, fd in enumerate(streams):
+                os.dup2(fd, target)
+            if preexec is not None:
+                preexec()
+            low, high = sorted((keep, error_write))
+            os.closerange(3, low)
+            os.closerange(low + 1, high)
+            os.closerange(high + 1, os.sysconf("SC_OPEN_MAX"))
+            os.set_inheritable(keep, True)
+            os.execv(argv[0], argv)
+        except BaseException as exc:
+            number = getattr(exc, "errno", None) or 0
+            reason = getattr(exc, "strerror", None) or str(exc)
+            os.write(error_write, f"{number}:{reason}".encode(errors="replace"))
+        finally:
+            os._exit(127)
+
+    def poll(self) -> int | None:
+        """The exit code once it has ended (it is then reaped), None while it runs."""
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
 def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -116,7 +339,7 @@ def write_files(files: list[dict[str, str]]) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         fd = os.open(name, flags, 0o755 if entry.get("executable") else 0o644)
         try:
-            write_all(fd, base64.b64decode(entry["content"]))
+            write_all(fd, b64decode(entry["content"]))
         finally:
             os.close(fd)
 
@@ -204,26 +427,19 @@ def sample_processes(group: int, skip: int) -> tuple[float, int]:
     return ticks / CLOCK_TICKS_PER_S, pages * PAGE_KB
 
 
-def spawn(argv: list[str], merge_output: bool, preexec=None) -> tuple[subprocess.Popen, int]:
+def spawn(argv: list[str], merge_output: bool, preexec=None) -> tuple["Child", int]:
     """The program under its helper, with pipes for its streams; and the helper's report pipe."""
     usage_read, usage_write = os.pipe()
     try:
-        proc = subprocess.Popen(
-            [SPAWN_HELPER, str(usage_write), *argv],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
-            start_new_session=True,
-            pass_fds=(usage_write,),
-            # Safe here: this process has a single thread.
-            preexec_fn=preexec,
+        child = Child.start(
+            [SPAWN_HELPER, str(usage_write), *argv], merge_output, usage_write, preexec
         )
     except BaseException:
         os.close(usage_read)
         raise
     finally:
         os.close(usage_write)
-    return proc, usage_read
+    return child, usage_read
 
 
 class Prestarted:
@@ -241,9 +457,9 @@ class Prestarted:
     def __init__(self, spec: dict) -> None:
         self.argv = [str(part) for part in spec["argv"]]
         self.main = safe_name(str(spec["main"]))
-        self.prelude = base64.b64decode(spec.get("prelude", ""))
+        self.prelude = b64decode(spec.get("prelude", ""))
         self.fifo = -1
-        self.proc: subprocess.Popen | None = None
+        self.proc: Child | None = None
         self.usage_read = -1
         self.program_pid = 0
         self.usage_unread = b""
@@ -285,7 +501,7 @@ class Prestarted:
         staged = f"{self.main}.runakode-staged"
         write_files([{**self.source, "name": staged}])
         os.set_blocking(self.fifo, False)
-        view = memoryview(base64.b64decode(self.source["content"]))
+        view = memoryview(b64decode(self.source["content"]))
         while view:
             try:
                 view = view[os.write(self.fifo, view) :]
@@ -303,7 +519,7 @@ class Prestarted:
         """Not the job's command: ended and cleaned away, so the job starts cold."""
         if self.proc is not None:
             kill_group(self.proc.pid)
-            with contextlib.suppress(ChildProcessError):
+            with suppress(ChildProcessError):
                 os.waitpid(self.proc.pid, 0)
             for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
                 if pipe is not None:
@@ -314,7 +530,7 @@ class Prestarted:
         if self.fifo >= 0:
             os.close(self.fifo)
             self.fifo = -1
-        with contextlib.suppress(FileNotFoundError):
+        with suppress(FileNotFoundError):
             os.unlink(self.main)
 
 
@@ -436,8 +652,8 @@ class Phase:
             try:
                 preexec = self.apply_own_rlimits if self.rlimits else None
                 proc, usage_read = spawn(self.argv, self.merge_output, preexec)
-            except (OSError, subprocess.SubprocessError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
                 send(self.kinds[1], f"cannot start {SPAWN_HELPER}: {reason}\n".encode())
                 return self.report(127, None, started, measured=False)
             self.pid, self.usage_fd = proc.pid, usage_read
@@ -448,7 +664,7 @@ class Phase:
             self.collect(*os.wait4(proc.pid, 0))
         if not self.ended() and self.program_pid:
             # Its helper was killed: as PID 1 this process inherited the program.
-            with contextlib.suppress(ChildProcessError):
+            with suppress(ChildProcessError):
                 self.collect(*os.wait4(self.program_pid, 0))
         if self.status is None:
             self.status = self.helper_status
@@ -478,7 +694,7 @@ class Phase:
             _, hard = resource.getrlimit(which)
             if hard != resource.RLIM_INFINITY:
                 value = min(value, hard)
-            with contextlib.suppress(ProcessLookupError):
+            with suppress(ProcessLookupError):
                 resource.prlimit(pid, which, (value, value))
 
     def report(
@@ -596,18 +812,18 @@ class Phase:
         self.sampled_anonymous_kb = max(self.sampled_anonymous_kb, growth_kb)
         return growth_kb
 
-    def pump(self, proc: subprocess.Popen, started: float) -> None:
+    def pump(self, proc: Child, started: float) -> None:
         deadline = started + self.timeout_s
-        selector = selectors.DefaultSelector()
+        selector = Selector()
         assert proc.stdin and proc.stdout
         os.set_blocking(proc.stdin.fileno(), False)
         if self.stdin and not self.live_stdin:
-            selector.register(proc.stdin, selectors.EVENT_WRITE, -1)
+            selector.register(proc.stdin, EVENT_WRITE, -1)
         elif not self.live_stdin:
             proc.stdin.close()
-        selector.register(proc.stdout, selectors.EVENT_READ, 0)
+        selector.register(proc.stdout, EVENT_READ, 0)
         if proc.stderr is not None:
-            selector.register(proc.stderr, selectors.EVENT_READ, 1)
+            selector.register(proc.stderr, EVENT_READ, 1)
         exited_at = None
         # Popen returns once the program has replaced the forked launcher (exec): a first
         # sample now measures the program itself, however soon it ends.
@@ -652,7 +868,7 @@ class Phase:
                 break
         selector.close()
 
-    def feed_stdin(self, selector: selectors.BaseSelector, proc: subprocess.Popen) -> None:
+    def feed_stdin(self, selector: Selector, proc: Child) -> None:
         assert proc.stdin
         if self.live_stdin:
             self.feed_live_stdin(proc)
@@ -668,7 +884,7 @@ class Phase:
             selector.unregister(proc.stdin)
             proc.stdin.close()
 
-    def feed_live_stdin(self, proc: subprocess.Popen) -> None:
+    def feed_live_stdin(self, proc: Child) -> None:
         assert proc.stdin and self.controls is not None
         pending = self.controls.pending
         try:
@@ -679,7 +895,7 @@ class Phase:
             written = len(pending)
         del pending[:written]
 
-    def follow_controls(self, selector: selectors.BaseSelector, proc: subprocess.Popen) -> None:
+    def follow_controls(self, selector: Selector, proc: Child) -> None:
         """Delivers the host's signals, and keeps the selector watching what is needed now:
         our stdin while the host may send more, the program's stdin while input waits."""
         controls = self.controls
@@ -688,19 +904,19 @@ class Phase:
             self.abandoned = True
             return
         for number in controls.signals:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
+            with suppress(ProcessLookupError, PermissionError):
                 # The helper ignores the catchable ones: they reach the program and its children.
                 os.killpg(self.pid, number)
         controls.signals.clear()
-        watch(selector, 0, selectors.EVENT_READ, -2, controls.wants_input())
+        watch(selector, 0, EVENT_READ, -2, controls.wants_input())
         if self.live_stdin and not proc.stdin.closed:
             if not controls.pending and controls.stdin_ended:
-                watch(selector, proc.stdin, selectors.EVENT_WRITE, -1, False)
+                watch(selector, proc.stdin, EVENT_WRITE, -1, False)
                 proc.stdin.close()
             else:
-                watch(selector, proc.stdin, selectors.EVENT_WRITE, -1, bool(controls.pending))
+                watch(selector, proc.stdin, EVENT_WRITE, -1, bool(controls.pending))
 
-    def forward(self, selector: selectors.BaseSelector, pipe, index: int) -> bool:
+    def forward(self, selector: Selector, pipe, index: int) -> bool:
         chunk = os.read(pipe.fileno(), CHUNK_BYTES)
         if not chunk:
             selector.unregister(pipe)
@@ -715,7 +931,7 @@ class Phase:
         return not self.kill_on_flood
 
 
-def watch(selector: selectors.BaseSelector, pipe, events: int, data: int, wanted: bool) -> None:
+def watch(selector: Selector, pipe, events: int, data: int, wanted: bool) -> None:
     try:
         selector.get_key(pipe)
         registered = True
@@ -727,13 +943,13 @@ def watch(selector: selectors.BaseSelector, pipe, events: int, data: int, wanted
         selector.unregister(pipe)
 
 
-def outputs_open(selector: selectors.BaseSelector) -> bool:
+def outputs_open(selector: Selector) -> bool:
     return any(key.data in (0, 1) for key in selector.get_map().values())
 
 
 def kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, SIGKILL)
 
 
 def kill_everything_else() -> None:
@@ -747,8 +963,8 @@ def kill_everything_else() -> None:
     # fork was under way the first time.
     give_up_at = time.monotonic() + LEFTOVER_WAIT_S
     while time.monotonic() < give_up_at:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(-1, signal.SIGKILL)
+        with suppress(ProcessLookupError, PermissionError):
+            os.kill(-1, SIGKILL)
         try:
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
@@ -763,6 +979,8 @@ def collect_artifacts(spec: dict) -> None:
     they exceed the job's bound. Called after the compile's processes are gone and before the
     program starts, so the host can run them again in other sandboxes: nothing the program
     could write is among them."""
+    from fnmatch import fnmatchcase  # only compiling jobs pay for it (it imports re)
+
     manifest = []
     try:
         patterns = [str(pattern) for pattern in spec["patterns"]]
@@ -772,7 +990,7 @@ def collect_artifacts(spec: dict) -> None:
             subdirectories.sort()
             for name in sorted(names):
                 path = os.path.normpath(os.path.join(directory, name))
-                if any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns):
+                if any(fnmatchcase(path, pattern) for pattern in patterns):
                     found.append((path, os.lstat(path)))
         found = [(path, info) for path, info in found if stat.S_ISREG(info.st_mode)]
         if len(found) > MAX_ARTIFACT_FILES or sum(info.st_size for _, info in found) > budget:
@@ -782,7 +1000,7 @@ def collect_artifacts(spec: dict) -> None:
             manifest.append({"name": path, "size": size, "executable": bool(info.st_mode & 0o111)})
     except (OSError, ValueError, KeyError, TypeError):
         manifest = []  # the host takes nothing whose bytes and manifest disagree
-    send(ARTIFACTS_DONE, json.dumps({"files": manifest}).encode())
+    send(ARTIFACTS_DONE, json_dumps({"files": manifest}).encode())
 
 
 def send_file(path: str, size: int) -> int:
@@ -805,10 +1023,10 @@ def prestart_from_argv(argv: list[str]) -> Prestarted | None:
     cannot start (its job then starts cold, as without it)."""
     for arg in argv:
         if arg.startswith("--prestart="):
-            prestarted = Prestarted(json.loads(arg.partition("=")[2]))
+            prestarted = Prestarted(json_loads(arg.partition("=")[2]))
             try:
                 prestarted.start()
-            except (OSError, subprocess.SubprocessError):
+            except OSError:
                 prestarted.discard()
                 return None
             return prestarted
@@ -826,10 +1044,10 @@ def main() -> int:
         (size,) = HEADER.unpack(read_exact(HEADER.size))
         if size > MAX_HEADER_BYTES:
             raise ValueError("job header too large")
-        job = json.loads(read_exact(size))
+        job = json_loads(read_exact(size))
         token = bytes.fromhex(job["token"])
         limit = int(job["output_max_bytes"])
-        stdin = base64.b64decode(job.get("stdin", ""))
+        stdin = b64decode(job.get("stdin", ""))
         controls = Controls(stdin) if job.get("interactive") else None
         compile_phase = None
         if job.get("compile"):
@@ -855,7 +1073,7 @@ def main() -> int:
         kill_everything_else()
         if phase.abandoned:
             return 0  # the host is gone: nobody to report to
-        send(done, json.dumps(report).encode())
+        send(done, json_dumps(report).encode())
         if report["exit_code"] != 0 or report["timed_out"]:
             return 0
         if phase is compile_phase and job.get("collect"):

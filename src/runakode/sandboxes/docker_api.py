@@ -1,4 +1,5 @@
 import asyncio
+import errno
 import io
 import json
 import secrets
@@ -175,7 +176,15 @@ class DockerClient:
             tar.stdin.close()
             if await tar.wait() != 0:
                 raise SandboxError(f"unpacking image {image} failed")
-            partial.rename(destination)
+            try:
+                partial.rename(destination)
+            except OSError as exc:
+                # Another worker process of this host unpacked the same image first: its copy
+                # serves (the name is the image's id); ours goes with the partial directory.
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+        except OSError as exc:
+            raise SandboxError(f"unpacking image {image} failed: {exc}") from exc
         except httpx.HTTPError as exc:
             raise SandboxError(f"exporting image {image} failed: {exc}") from exc
         finally:

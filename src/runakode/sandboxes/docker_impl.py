@@ -25,7 +25,8 @@ from runakode.sandboxes.session import Ending, launcher_session
 log = logging.getLogger(__name__)
 
 RUNTIME = "runsc"
-OOM_FLAG_CHECKS = 5
+# Up to 2 s: with several hostile programs at once on 2 cores, the flag once came after 0.5 s.
+OOM_FLAG_CHECKS = 20
 OOM_FLAG_INTERVAL_S = 0.1
 
 

@@ -1,4 +1,4 @@
-"""Stand-ins shared by the unit tests: the broker's submit and a sandbox."""
+"""Stand-ins shared by the unit tests: a clock, the broker's submit and a sandbox."""
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
@@ -19,6 +19,19 @@ from runakode.sandboxes.base import (
 )
 
 ClientFor = Callable[..., httpx.AsyncClient]
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 class FakeSubmit:

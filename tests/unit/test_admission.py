@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
-from fakes import ClientFor
+from fakes import ClientFor, FakeClock
 from piston_fakes import FakeOpener, FakeSession, Hang, chunk, run_script
 from prometheus_client import REGISTRY
 
@@ -30,34 +30,23 @@ NATIVE = {"language": "python", "source_code": "print(1)"}
 PISTON = {"language": "python", "version": "3.x", "files": [{"content": "print(1)"}]}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 def refusals(reason: str) -> float:
     return REGISTRY.get_sample_value("runakode_admission_refusals_total", {"reason": reason}) or 0
 
 
-def run_one_by_one(admission: Admission, clock: Clock, count: int, each_s: float) -> None:
+def run_one_by_one(admission: Admission, clock: FakeClock, count: int, each_s: float) -> None:
     for _ in range(count):
         ticket = admission.admit(60)
         clock.advance(each_s)
         ticket.release(answered=True)
 
 
-def run_in_waves(admission: Admission, clock: Clock, waves: int, each_s: float) -> None:
+def run_in_waves(admission: Admission, clock: FakeClock, waves: int, each_s: float) -> None:
     """`waves` waves of runs, each wave filling every worker; admitted all at once."""
     tickets = [admission.admit(600) for _ in range(waves * admission.capacity)]
     for start in range(0, len(tickets), admission.capacity):
@@ -69,7 +58,7 @@ def run_in_waves(admission: Admission, clock: Clock, waves: int, each_s: float) 
 # --- the estimate -----------------------------------------------------------------------------
 
 
-def test_no_rate_until_the_window_holds_enough_answers(clock: Clock) -> None:
+def test_no_rate_until_the_window_holds_enough_answers(clock: FakeClock) -> None:
     admission = Admission(1, clock=clock)
     run_one_by_one(admission, clock, 3, 1.0)
     assert admission.rate() is None
@@ -78,14 +67,14 @@ def test_no_rate_until_the_window_holds_enough_answers(clock: Clock) -> None:
     assert admission.rate() == pytest.approx(1.0)
 
 
-def test_light_traffic_tells_nothing_of_the_rate(clock: Clock) -> None:
+def test_light_traffic_tells_nothing_of_the_rate(clock: FakeClock) -> None:
     # One run at a time on two workers: one worker idle all along.
     admission = Admission(2, clock=clock)
     run_one_by_one(admission, clock, 50, 0.1)
     assert admission.rate() is None
 
 
-def test_the_rate_is_what_every_worker_busy_answers(clock: Clock) -> None:
+def test_the_rate_is_what_every_worker_busy_answers(clock: FakeClock) -> None:
     admission = Admission(2, clock=clock)
     # Three waves of two, 1 s each: the last answer comes with a worker already idle.
     run_in_waves(admission, clock, 3, 1.0)
@@ -94,7 +83,7 @@ def test_the_rate_is_what_every_worker_busy_answers(clock: Clock) -> None:
     assert admission.rate() == pytest.approx(10 / 6)
 
 
-def test_time_with_a_worker_idle_does_not_count(clock: Clock) -> None:
+def test_time_with_a_worker_idle_does_not_count(clock: FakeClock) -> None:
     admission = Admission(2, clock=clock)
     run_in_waves(admission, clock, 5, 1.0)
     rate = admission.rate()
@@ -102,7 +91,7 @@ def test_time_with_a_worker_idle_does_not_count(clock: Clock) -> None:
     assert rate is not None and admission.rate() == pytest.approx(rate)
 
 
-def test_a_backlog_beyond_the_workers_shows_their_throughput(clock: Clock) -> None:
+def test_a_backlog_beyond_the_workers_shows_their_throughput(clock: FakeClock) -> None:
     admission = Admission(2, clock=clock)
     tickets = [admission.admit(600) for _ in range(12)]
     for wave in range(5):
@@ -113,14 +102,14 @@ def test_a_backlog_beyond_the_workers_shows_their_throughput(clock: Clock) -> No
     assert admission.rate() == pytest.approx(2.0)
 
 
-def test_idle_time_does_not_age_the_rate(clock: Clock) -> None:
+def test_idle_time_does_not_age_the_rate(clock: FakeClock) -> None:
     admission = Admission(1, clock=clock)
     run_one_by_one(admission, clock, 4, 0.5)
     clock.advance(3600)
     assert admission.rate() == pytest.approx(2.0)
 
 
-def test_runs_that_were_not_answered_slow_the_rate(clock: Clock) -> None:
+def test_runs_that_were_not_answered_slow_the_rate(clock: FakeClock) -> None:
     admission = Admission(1, clock=clock)
     run_one_by_one(admission, clock, 4, 1.0)
     timed_out = admission.admit(60)
@@ -129,14 +118,14 @@ def test_runs_that_were_not_answered_slow_the_rate(clock: Clock) -> None:
     assert admission.rate() == pytest.approx(4 / 8.0)
 
 
-def test_the_rate_forgets_answers_older_than_its_window(clock: Clock) -> None:
+def test_the_rate_forgets_answers_older_than_its_window(clock: FakeClock) -> None:
     admission = Admission(1, clock=clock)
     run_one_by_one(admission, clock, 10, 0.1)
     run_one_by_one(admission, clock, 5, WINDOW_S / 5 + 0.1)
     assert admission.rate() == pytest.approx(5 / WINDOW_S)
 
 
-def test_a_ticket_is_given_back_once(clock: Clock) -> None:
+def test_a_ticket_is_given_back_once(clock: FakeClock) -> None:
     admission = Admission(1, clock=clock)
     ticket = admission.admit(15)
     ticket.release(answered=True)
@@ -149,13 +138,13 @@ def test_a_ticket_is_given_back_once(clock: Clock) -> None:
 # --- the decision -----------------------------------------------------------------------------
 
 
-def test_runs_a_free_worker_starts_are_always_admitted(clock: Clock) -> None:
+def test_runs_a_free_worker_starts_are_always_admitted(clock: FakeClock) -> None:
     admission = Admission(3, clock=clock)
     tickets = [admission.admit(0.001) for _ in range(3)]
     assert admission.outstanding == len(tickets) == 3
 
 
-def test_without_a_rate_runs_are_taken_to_last_two_seconds(clock: Clock) -> None:
+def test_without_a_rate_runs_are_taken_to_last_two_seconds(clock: FakeClock) -> None:
     admission = Admission(2, clock=clock)
     # Fast runs one at a time leave the rate unknown: a pool may have hidden their boots.
     run_one_by_one(admission, clock, 50, 0.1)
@@ -172,7 +161,7 @@ def test_without_a_rate_runs_are_taken_to_last_two_seconds(clock: Clock) -> None
     assert admission.outstanding == 12
 
 
-def test_without_a_rate_a_long_recent_run_makes_the_waves_longer(clock: Clock) -> None:
+def test_without_a_rate_a_long_recent_run_makes_the_waves_longer(clock: FakeClock) -> None:
     admission = Admission(2, clock=clock)
     run_one_by_one(admission, clock, 1, 6.0)
     # 0.8 * 15 s holds two waves of 6 s runs.
@@ -182,7 +171,7 @@ def test_without_a_rate_a_long_recent_run_makes_the_waves_longer(clock: Clock) -
         admission.admit(15)
 
 
-def test_a_live_run_lasts_what_its_client_wants_no_run_time(clock: Clock) -> None:
+def test_a_live_run_lasts_what_its_client_wants_no_run_time(clock: FakeClock) -> None:
     admission = Admission(2, clock=clock)
     live = admission.admit(60, interactive=True)
     clock.advance(30)
@@ -193,7 +182,7 @@ def test_a_live_run_lasts_what_its_client_wants_no_run_time(clock: Clock) -> Non
         admission.admit(15)
 
 
-def test_time_spent_queued_is_no_run_time(clock: Clock) -> None:
+def test_time_spent_queued_is_no_run_time(clock: FakeClock) -> None:
     admission = Admission(1, clock=clock)
     tickets = [admission.admit(60) for _ in range(3)]
     for ticket in tickets:  # 1 s each, answered after 1, 2 and 3 s
@@ -205,7 +194,7 @@ def test_time_spent_queued_is_no_run_time(clock: Clock) -> None:
         admission.admit(15)
 
 
-def test_admits_what_the_rate_answers_in_time_and_refuses_the_rest(clock: Clock) -> None:
+def test_admits_what_the_rate_answers_in_time_and_refuses_the_rest(clock: FakeClock) -> None:
     admission = Admission(1, clock=clock)
     run_one_by_one(admission, clock, 4, 1.0)  # one run a second
     deadline_s = 10.0
@@ -220,7 +209,7 @@ def test_admits_what_the_rate_answers_in_time_and_refuses_the_rest(clock: Clock)
     assert "runs ahead" in refused.value.message
 
 
-def test_retry_after_shrinks_as_the_backlog_drains(clock: Clock) -> None:
+def test_retry_after_shrinks_as_the_backlog_drains(clock: FakeClock) -> None:
     admission = Admission(1, clock=clock)
     run_one_by_one(admission, clock, 20, 0.5)  # two runs a second
     tickets = [admission.admit(100) for _ in range(30)]
@@ -231,7 +220,7 @@ def test_retry_after_shrinks_as_the_backlog_drains(clock: Clock) -> None:
     assert admission.retry_after_s(5) == 2  # (10 + 1) / 2 - 4 = 1.5
 
 
-def test_the_waves_of_a_pool_count_in_the_estimate(clock: Clock) -> None:
+def test_the_waves_of_a_pool_count_in_the_estimate(clock: FakeClock) -> None:
     admission = Admission(4, clock=clock)
     tickets = [admission.admit(600) for _ in range(24)]
     for wave in range(5):
@@ -248,7 +237,7 @@ def test_the_waves_of_a_pool_count_in_the_estimate(clock: Clock) -> None:
 
 
 async def test_submit_holds_its_place_until_answered(
-    clock: Clock, make_job: Callable[..., Job], result_ok: JobResult
+    clock: FakeClock, make_job: Callable[..., Job], result_ok: JobResult
 ) -> None:
     admission = Admission(1, clock=clock)
     run_one_by_one(admission, clock, 3, 2.0)
@@ -266,7 +255,7 @@ async def test_submit_holds_its_place_until_answered(
 
 
 async def test_a_submit_that_timed_out_is_no_answer(
-    clock: Clock, make_job: Callable[..., Job]
+    clock: FakeClock, make_job: Callable[..., Job]
 ) -> None:
     admission = Admission(1, clock=clock)
     run_one_by_one(admission, clock, 3, 1.0)
@@ -281,7 +270,9 @@ async def test_a_submit_that_timed_out_is_no_answer(
     assert admission.rate() is None
 
 
-async def test_a_full_queue_says_when_to_retry(clock: Clock, make_job: Callable[..., Job]) -> None:
+async def test_a_full_queue_says_when_to_retry(
+    clock: FakeClock, make_job: Callable[..., Job]
+) -> None:
     admission = Admission(1, clock=clock)
 
     async def submit(job: Job, timeout_s: float) -> JobResult:
@@ -297,7 +288,7 @@ async def test_a_full_queue_says_when_to_retry(clock: Clock, make_job: Callable[
 
 
 async def test_a_session_holds_its_place_until_it_ends(
-    clock: Clock, make_job: Callable[..., Job]
+    clock: FakeClock, make_job: Callable[..., Job]
 ) -> None:
     admission = Admission(1, clock=clock)
     run_one_by_one(admission, clock, 3, 4.0)
@@ -313,7 +304,7 @@ async def test_a_session_holds_its_place_until_it_ends(
 
 
 async def test_a_session_closed_before_a_worker_took_it_is_no_answer(
-    clock: Clock, make_job: Callable[..., Job]
+    clock: FakeClock, make_job: Callable[..., Job]
 ) -> None:
     admission = Admission(1, clock=clock)
     run_one_by_one(admission, clock, 3, 1.0)
@@ -325,7 +316,7 @@ async def test_a_session_closed_before_a_worker_took_it_is_no_answer(
 
 
 async def test_a_session_whose_worker_went_silent_is_no_answer(
-    clock: Clock, make_job: Callable[..., Job]
+    clock: FakeClock, make_job: Callable[..., Job]
 ) -> None:
     class Silent(FakeSession):
         async def events(self) -> AsyncIterator[SessionEvent]:
@@ -345,7 +336,7 @@ async def test_a_session_whose_worker_went_silent_is_no_answer(
 
 
 async def test_a_live_session_is_no_measure_of_a_run(
-    clock: Clock, make_job: Callable[..., Job]
+    clock: FakeClock, make_job: Callable[..., Job]
 ) -> None:
     admission = Admission(1, clock=clock)
     opener = FakeOpener([SessionStarted(language="python")])
@@ -360,7 +351,7 @@ async def test_a_live_session_is_no_measure_of_a_run(
 
 
 async def test_a_refused_session_is_never_opened(
-    clock: Clock, make_job: Callable[..., Job]
+    clock: FakeClock, make_job: Callable[..., Job]
 ) -> None:
     admission = Admission(1, clock=clock)
     opener = FakeOpener([Hang()])

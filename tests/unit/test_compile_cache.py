@@ -10,6 +10,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
+from fakes import FakeClock
 
 from runakode import metrics
 from runakode.models import Status
@@ -123,14 +124,6 @@ def test_artifacts_replace_the_files_of_their_name() -> None:
 # --- the store on disk -----------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def entry_files(size: int = 100) -> tuple[SandboxFile, ...]:
     return (
         SandboxFile("main", os.urandom(size), executable=True),
@@ -169,7 +162,7 @@ def test_a_damaged_entry_is_a_miss_and_goes(tmp_path: Path, damage: str) -> None
 
 
 def test_an_entry_serves_at_most_max_age_after_its_compile(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(1_000_000.0)
     store = CompileStore(tmp_path, 10 * MB, DAY_S, clock)
     store.store("ab" * 32, compiled_result(), entry_files())
     clock.now += DAY_S - 1
@@ -180,7 +173,7 @@ def test_an_entry_serves_at_most_max_age_after_its_compile(tmp_path: Path) -> No
 
 
 def test_eviction_removes_entries_unused_for_max_age(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(1_000_000.0)
     store = CompileStore(tmp_path, 10 * MB, DAY_S, clock)
     store.store("aa" * 32, compiled_result(), entry_files())
     clock.now += DAY_S / 2
@@ -193,7 +186,7 @@ def test_eviction_removes_entries_unused_for_max_age(tmp_path: Path) -> None:
 
 
 def test_over_its_size_the_least_recently_used_entries_go(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(1_000_000.0)
     # Room for three entries of ~100 KB, not four.
     store = CompileStore(tmp_path, 350_000, 30 * DAY_S, clock)
     for key in ("aa", "bb", "cc"):

@@ -3,6 +3,7 @@ import itertools
 from collections.abc import AsyncGenerator
 
 import pytest
+from fakes import FakeClock
 from prometheus_client import REGISTRY
 
 from runakode.errors import SandboxError, SandboxUnavailable
@@ -227,14 +228,6 @@ async def test_a_pool_that_is_closing_boots_nothing() -> None:
     assert backend.prepared == []
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def pool_hits_and_misses() -> tuple[float, float]:
     hits = REGISTRY.get_sample_value("runakode_pool_hits_total", {"language": "python"})
     misses = REGISTRY.get_sample_value("runakode_pool_misses_total", {"language": "python"})
@@ -243,7 +236,7 @@ def pool_hits_and_misses() -> tuple[float, float]:
 
 async def test_a_self_sizing_pool_boots_nothing_until_asked_then_follows_demand() -> None:
     backend = FakeBackend()
-    clock = ManualClock()
+    clock = FakeClock()
     pool = SandboxPool(backend, {SPEC: None}, names={SPEC: "python"}, demand=Demand(clock))
     await pool.start()
     await asyncio.sleep(0.05)
@@ -264,7 +257,7 @@ async def test_a_self_sizing_pool_boots_nothing_until_asked_then_follows_demand(
 
 async def test_a_fixed_count_overrides_demand() -> None:
     backend = FakeBackend()
-    pool = SandboxPool(backend, {SPEC: 3}, demand=Demand(ManualClock()))
+    pool = SandboxPool(backend, {SPEC: 3}, demand=Demand(FakeClock()))
     await pool.start()
     await wait_for_idle(pool, 3)
     assert pool.target(SPEC) == 3

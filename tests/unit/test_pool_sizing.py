@@ -1,31 +1,24 @@
 import math
 
 import pytest
+from fakes import FakeClock
 
 from runakode.sandboxes import pool_sizing
 from runakode.sandboxes.pool_sizing import Demand
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_kind_nobody_asked_for_keeps_no_idle_sandbox() -> None:
-    assert Demand(Clock()).target("python") == 0
+    assert Demand(FakeClock()).target("python") == 0
 
 
 def test_the_first_request_makes_the_most_used_kind_keep_its_floor() -> None:
-    demand = Demand(Clock())
+    demand = Demand(FakeClock())
     demand.arrived("python")
     assert demand.target("python") == pool_sizing.MOST_USED_FLOOR
 
 
 def test_a_rarely_used_kind_keeps_one_and_the_main_one_two() -> None:
-    demand = Demand(Clock())
+    demand = Demand(FakeClock())
     for _ in range(20):
         demand.arrived("python")
     demand.arrived("ruby")
@@ -34,7 +27,7 @@ def test_a_rarely_used_kind_keeps_one_and_the_main_one_two() -> None:
 
 
 def test_the_target_follows_arrival_rate_times_boot_time() -> None:
-    clock = Clock()
+    clock = FakeClock()
     demand = Demand(clock)
     demand.booted("python", 0.5)
     demand.booted("python", 0.5)
@@ -49,7 +42,7 @@ def test_the_target_follows_arrival_rate_times_boot_time() -> None:
 
 
 def test_slow_boots_call_for_more_idle_sandboxes() -> None:
-    clock = Clock()
+    clock = FakeClock()
     fast, slow = Demand(clock), Demand(clock)
     for _ in range(10):
         slow.booted("python", 3.0)
@@ -61,7 +54,7 @@ def test_slow_boots_call_for_more_idle_sandboxes() -> None:
 
 
 def test_a_burst_counts_at_once_and_fades_with_the_long_window() -> None:
-    clock = Clock()
+    clock = FakeClock()
     demand = Demand(clock)
     for _ in range(200):
         demand.arrived("python")
@@ -72,7 +65,7 @@ def test_a_burst_counts_at_once_and_fades_with_the_long_window() -> None:
 
 
 def test_demand_is_forgotten_after_a_quiet_while() -> None:
-    clock = Clock()
+    clock = FakeClock()
     demand = Demand(clock)
     demand.arrived("python")
     clock.now += pool_sizing.FORGET_AFTER_S + 1
@@ -80,7 +73,7 @@ def test_demand_is_forgotten_after_a_quiet_while() -> None:
 
 
 def test_the_target_is_capped() -> None:
-    demand = Demand(Clock())
+    demand = Demand(FakeClock())
     demand.booted("python", 60.0)
     for _ in range(1000):
         demand.arrived("python")
@@ -89,7 +82,7 @@ def test_the_target_is_capped() -> None:
 
 @pytest.mark.parametrize("seconds", [0.2, 2.0])
 def test_boot_time_is_smoothed_towards_what_is_measured(seconds: float) -> None:
-    demand = Demand(Clock())
+    demand = Demand(FakeClock())
     for _ in range(30):
         demand.booted("python", seconds)
     assert demand.boot_s("python") == pytest.approx(seconds, rel=0.01)

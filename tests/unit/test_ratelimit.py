@@ -1,19 +1,9 @@
 """ratelimit.TokenBucketLimiter with a fake clock."""
 
 import pytest
+from fakes import FakeClock
 
 from runakode.ratelimit import TokenBucketLimiter, retry_after_header
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -242,6 +242,16 @@ def program_input() -> ProgramInput:
     return asyncio.Queue(maxsize=PROGRAM_INPUT_ITEMS)
 
 
+async def final_result(events: AsyncGenerator[SandboxEvent, None]) -> SandboxResult:
+    """A job's stream of events consumed to its result (the batch answer); the stream is
+    closed either way. SandboxError when it ends without one."""
+    async with contextlib.aclosing(events):
+        async for event in events:
+            if isinstance(event, Finished):
+                return event.result
+    raise SandboxError("a sandbox's events ended without a result")
+
+
 async def complete(cleanup: Coroutine[Any, Any, None]) -> None:
     """Run a clean-up to its end even while the caller is being cancelled (its caller re-raises
     what interrupted it): shielded only, it could outlive the boot it cleans up after, and be

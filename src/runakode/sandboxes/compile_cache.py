@@ -21,7 +21,6 @@ from pathlib import Path
 
 from runakode import metrics
 from runakode.config import Settings
-from runakode.errors import SandboxError
 from runakode.models import Status
 from runakode.sandboxes.base import (
     Artifacts,
@@ -38,6 +37,7 @@ from runakode.sandboxes.base import (
     SandboxJob,
     SandboxResult,
     Stream,
+    final_result,
 )
 from runakode.sandboxes.compile_store import CachedCompile, CompileStore
 from runakode.sandboxes.docker_api import image_id
@@ -123,11 +123,7 @@ class CompileCache:
         await self._inner.close()
 
     async def run(self, job: SandboxJob) -> SandboxResult:
-        async with contextlib.aclosing(self.stream(job)) as events:
-            async for event in events:
-                if isinstance(event, Finished):
-                    return event.result
-        raise SandboxError("a sandbox's events ended without a result")
+        return await final_result(self.stream(job))
 
     async def stream(
         self, job: SandboxJob, controls: ProgramInput | None = None

@@ -9,7 +9,6 @@ from collections.abc import AsyncGenerator, Mapping
 from runakode import metrics
 from runakode.errors import SandboxError, SandboxUnavailable
 from runakode.sandboxes.base import (
-    Finished,
     ProgramInput,
     SandboxBackend,
     SandboxEvent,
@@ -17,6 +16,7 @@ from runakode.sandboxes.base import (
     SandboxJob,
     SandboxResult,
     SandboxSpec,
+    final_result,
 )
 from runakode.sandboxes.pool_sizing import Demand
 
@@ -119,11 +119,7 @@ class SandboxPool:
         await self._backend.close()
 
     async def run(self, job: SandboxJob) -> SandboxResult:
-        async with contextlib.aclosing(self.stream(job)) as events:
-            async for event in events:
-                if isinstance(event, Finished):
-                    return event.result
-        raise SandboxError("a sandbox's events ended without a result")
+        return await final_result(self.stream(job))
 
     async def stream(
         self, job: SandboxJob, controls: ProgramInput | None = None

@@ -3,7 +3,8 @@ BIN := $(VENV)/bin
 
 .PHONY: setup run test lint unit integration bench
 
-# Prepare the host: packages, dockerd + gVisor, RabbitMQ, sandbox images, .venv (idempotent).
+# Prepare the host: packages, dockerd + gVisor, RabbitMQ, PostgreSQL, .venv, sandbox images
+# (idempotent). Only some languages' images: make setup LANGUAGES=python,go,c
 setup:
 	@bash scripts/setup.sh
 

@@ -42,6 +42,8 @@ install_packages() {
     command -v runsc >/dev/null || missing+=(runsc)
     command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
+    # The image builds' shared apt download cache (scripts/build-images.sh).
+    command -v apt-cacher-ng >/dev/null || missing+=(apt-cacher-ng)
     # Builds the sandboxes' static spawn helper (sandbox/images/base/spawn.c).
     command -v gcc >/dev/null || missing+=(gcc)
     [[ -f /usr/include/stdio.h ]] || missing+=(libc6-dev)
@@ -234,14 +236,23 @@ setup_venv() {
     echo "$want" >"$VENV_STAMP"
 }
 
+# The images of $LANGUAGES (make setup LANGUAGES=python,go,c), else of the config's
+# supportedLanguages (every language by default).
+build_images() {
+    local recipes
+    recipes=$(.venv/bin/python -m runakode.image_recipes) || die "no languages to build"
+    # shellcheck disable=SC2086 # one recipe per word
+    LANGUAGES= bash scripts/build-images.sh $recipes
+}
+
 main() {
     ((EUID == 0)) || die "run as root"
     install_packages
     ensure_docker
     ensure_rabbitmq
     ensure_postgres
-    bash scripts/build-images.sh
     setup_venv
+    build_images
     bash scripts/install-piston-client.sh
 }
 

@@ -39,6 +39,21 @@ APT::Install-Recommends "false";
 APT::Install-Suggests "false";
 EOF
 
+# How every image recipe installs Debian packages: through the build's shared download cache
+# (APT_PROXY: apt-cacher-ng on the build host's loopback) when the build has one, leaving no
+# package lists or downloaded archives in the layer.
+cat >"$dir/usr/local/sbin/runakode-install" <<'EOF'
+#!/bin/sh
+set -e
+proxy=${APT_PROXY:+Acquire::http::Proxy=$APT_PROXY}
+# Some packages' post-install scripts expect the man directories this slim base removed.
+mkdir -p /usr/share/man/man1
+apt-get -qq ${proxy:+-o "$proxy"} update
+DEBIAN_FRONTEND=noninteractive apt-get -qq -y ${proxy:+-o "$proxy"} install "$@" >/dev/null
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*
+EOF
+chmod 0755 "$dir/usr/local/sbin/runakode-install"
+
 rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/* \
     "$dir"/usr/share/man/* "$dir"/usr/share/info/*
 find "$dir/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete

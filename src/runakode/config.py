@@ -209,7 +209,8 @@ class Settings(_Settings):
     job_memory_bytes: MemoryBytes = Field(1024 << 20, alias="jobMemory")
     job_timeout_s: DurationS = Field(10.0, alias="jobTimeout")
     output_max_bytes: int = Field(1 << 20, alias="outputMaxBytes", ge=1, le=64 << 20)
-    compile_timeout_s: DurationS = Field(10.0, alias="compileTimeout")
+    # The longest any compile may take; each toolchain has its own deadline below it.
+    compile_timeout_s: DurationS = Field(120.0, alias="compileTimeout")
     compile_output_max_bytes: int = Field(
         64 << 10, alias="compileOutputMaxBytes", ge=1, le=16 << 20
     )
@@ -236,14 +237,18 @@ class Settings(_Settings):
         default_factory=CompileCacheSettings, alias="compileCache"
     )
 
+    @field_validator("sandbox_images", mode="after")
+    @classmethod
+    def _default_images(cls, images: dict[str, str]) -> dict[str, str]:
+        """The images given replace the defaults of their languages only."""
+        return {**{name: f"{name}-runner" for name in ALL_LANGUAGES}, **images}
+
     @model_validator(mode="after")
     def _languages_have_images(self) -> "Settings":
         for name in self.supported_languages:
             if name not in LANGUAGES:
                 known = ", ".join(sorted(LANGUAGES))
                 raise ValueError(f"supportedLanguages: unknown language {name!r} (known: {known})")
-            if name not in self.sandbox_images:
-                raise ValueError(f"sandboxImages: no image for supported language {name!r}")
         for name in self.sandbox_pool:
             if name not in LANGUAGES:
                 raise ValueError(f"sandboxPool: unknown language {name!r}")

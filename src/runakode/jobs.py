@@ -5,7 +5,8 @@ SandboxJob here, so the limits are resolved in one place: the API refuses what e
 operator's caps (a clear 400/422), the worker clamps to them again (defence in depth).
 
 Deadlines, innermost first:
-1. the launcher in the sandbox kills the compiler at CompileStep.timeout_s (compileTimeout) and
+1. the launcher in the sandbox kills the compiler at CompileStep.timeout_s (the language's own
+   deadline, at most compileTimeout) and
    the program at RunLimits.wall_time_s (jobTimeout at most) or when its CPU time passes
    cpu_time_s + cpu_extra_s;
 2. the host kills a sandbox that has not reported within SandboxJob.deadline_s plus
@@ -16,10 +17,12 @@ Deadlines, innermost first:
 
 import base64
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from runakode.archives import extract_zip
 from runakode.argv import split_words
+from runakode.availability import unavailable_message
 from runakode.config import MIN_MEMORY_BYTES, Settings
 from runakode.errors import BadRequest, PoisonJob
 from runakode.judge0.grading import matches_expected
@@ -97,12 +100,16 @@ def build_job(
     request_id: str | None,
     merge_output: bool = False,
     interactive: bool = False,
+    unavailable: Collection[str] = (),
 ) -> Job:
-    """A native request as a job; BadRequest for what depends on the operator's settings."""
+    """A native request as a job; BadRequest for what depends on the operator's settings and
+    for a language whose image no worker has."""
     language = resolve(body.language)
     if language is None or language.name not in settings.supported_languages:
         supported = ", ".join(settings.supported_languages)
         raise BadRequest(f"language {body.language!r} is not supported ({supported})")
+    if language.name in unavailable:
+        raise BadRequest(unavailable_message(language.name, settings))
     main_file = language.main_file(body.source_code)
     if any(file.name == main_file for file in body.files):
         raise BadRequest(f"files: {main_file!r} is the name of the main source file")
@@ -152,22 +159,38 @@ def sandbox_spec(settings: Settings, language: Language) -> SandboxSpec:
     )
 
 
+def compile_timeout_s(
+    settings: Settings, language: Language, requested_s: float | None = None
+) -> float:
+    """A compile's deadline: the one asked for, else the toolchain's own; never above the
+    operator's compileTimeout."""
+    return min(requested_s or language.compile_timeout_s, settings.compile_timeout_s)
+
+
+def answer_deadline_s(settings: Settings, job: Job) -> float:
+    """How long a route waits for a job's answer: apiTimeout, plus its compile's deadline when
+    its language compiles (a Scala program may take most of a minute to compile here)."""
+    language = LANGUAGES.get(job.language)
+    if language is None or language.compile is None:
+        return settings.api_timeout_s
+    return settings.api_timeout_s + compile_timeout_s(settings, language, job.compile_timeout_s)
+
+
 def _compile_step(
     settings: Settings,
     language: Language,
-    main_file: str,
+    files: tuple[SandboxFile, ...],
     options: tuple[str, ...] = (),
     *,
     merge_output: bool = False,
-    compile_timeout_s: float | None = None,
+    requested_timeout_s: float | None = None,
 ) -> CompileStep | None:
-    argv = language.compile_argv(main_file, options)
+    argv = language.compile_argv(files[0].name, options, [file.name for file in files])
     if argv is None:
         return None
-    timeout_s = settings.compile_timeout_s
     return CompileStep(
         argv=argv,
-        timeout_s=min(compile_timeout_s, timeout_s) if compile_timeout_s else timeout_s,
+        timeout_s=compile_timeout_s(settings, language, requested_timeout_s),
         output_max_bytes=settings.compile_output_max_bytes,
         merge_output=merge_output,
         artifacts=language.artifacts,
@@ -186,7 +209,7 @@ def native_sandbox_job(settings: Settings, job: Job, language: Language) -> Sand
         raise PoisonJob(f"unsafe file name: {exc}") from None
     try:
         files = (
-            SandboxFile(main_file, job.source_code.encode("utf-8")),
+            SandboxFile(main_file, language.source_prefix + job.source_code.encode("utf-8")),
             *(
                 SandboxFile(name, _file_content(file))
                 for name, file in zip(names, extra, strict=True)
@@ -207,7 +230,7 @@ def native_sandbox_job(settings: Settings, job: Job, language: Language) -> Sand
         job_id=job.id,
         spec=sandbox_spec(settings, language),
         files=files,
-        run_argv=language.run_argv(main_file, tuple(job.args)),
+        run_argv=language.run_argv(main_file, tuple(job.args), [file.name for file in files]),
         limits=RunLimits(
             wall_time_s=limits.timeout_s,
             output_max_bytes=limits.output_max_bytes,
@@ -216,9 +239,7 @@ def native_sandbox_job(settings: Settings, job: Job, language: Language) -> Sand
         ),
         stdin=job.stdin.encode("utf-8"),
         merge_output=job.merge_output,
-        compile=_compile_step(
-            settings, language, main_file, compile_timeout_s=job.compile_timeout_s
-        ),
+        compile=_compile_step(settings, language, files, requested_timeout_s=job.compile_timeout_s),
         interactive=job.interactive,
     )
 
@@ -321,7 +342,7 @@ def submission_sandbox_job(settings: Settings, submission: Submission) -> Sandbo
         raise PoisonJob(str(exc)) from None
     # As Judge0's `unzip -n`: an archive never replaces the source file.
     files = (
-        SandboxFile(main_file, request.source_code),
+        SandboxFile(main_file, language.source_prefix + request.source_code),
         *(
             SandboxFile(item.name, item.content, item.executable)
             for item in extracted
@@ -332,11 +353,11 @@ def submission_sandbox_job(settings: Settings, submission: Submission) -> Sandbo
         job_id=submission.token,
         spec=sandbox_spec(settings, language),
         files=files,
-        run_argv=language.run_argv(main_file, args),
+        run_argv=language.run_argv(main_file, args, [file.name for file in files]),
         limits=submission_limits(settings, request),
         stdin=request.stdin or b"",
         merge_output=request.redirect_stderr_to_stdout,
-        compile=_compile_step(settings, language, main_file, options, merge_output=True),
+        compile=_compile_step(settings, language, files, options, merge_output=True),
     )
 
 
@@ -362,4 +383,10 @@ def submission_worst_case_s(settings: Settings, request: SubmissionRequest) -> f
     """The longest a submission's runs can take once a worker has it (boots not counted): each
     run, in its own fresh sandbox, may compile again (the compile cache may not keep it)."""
     run_s = min(request.wall_time_limit, settings.job_timeout_s)
-    return request.number_of_runs * (settings.compile_timeout_s + run_s)
+    entry = JUDGE0_LANGUAGES.get(request.language_id)
+    compile_s = (
+        compile_timeout_s(settings, entry.language)
+        if entry is not None and entry.language.compile is not None
+        else 0.0
+    )
+    return request.number_of_runs * (compile_s + run_s)

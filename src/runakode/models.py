@@ -238,3 +238,5 @@ class LanguageInfo(BaseModel):
     name: str
     version: str | None
     aliases: list[str]
+    # False while no worker has the language's sandbox image: its runs are refused.
+    available: bool = True

@@ -8,7 +8,7 @@ from runakode import metrics
 from runakode.api import HealthCheck, StoredSubmissions, create_app, create_status_app
 from runakode.brokers import Broker, create_broker
 from runakode.config import Settings
-from runakode.jobs import sandbox_spec
+from runakode.jobs import answer_deadline_s, sandbox_spec
 from runakode.languages import LANGUAGES
 from runakode.models import Job, Status
 from runakode.sandboxes import create_backend
@@ -145,4 +145,4 @@ class Service:
         )
 
     async def open_session(self, job: Job) -> Session:
-        return await self.broker.open_session(job, self.settings.api_timeout_s)
+        return await self.broker.open_session(job, answer_deadline_s(self.settings, job))

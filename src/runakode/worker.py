@@ -37,6 +37,8 @@ from runakode.submissions.runner import SubmissionRunner
 log = logging.getLogger(__name__)
 
 ENGINE_PROBE_INTERVAL_S = 2.0
+# Image versions read at once when the worker starts (each may start a Docker container).
+IMAGE_READS_AT_ONCE = 8
 
 
 class Worker:
@@ -226,9 +228,21 @@ class Worker:
         return dict(self._versions)
 
     async def _read_versions(self) -> None:
-        for name in self._settings.supported_languages:
-            image = self._settings.sandbox_images[name]
-            self._versions[name] = await self._sandboxes.image_version(image)
+        """The version of each language whose image is here; the others are unavailable (left
+        out of what this worker announces)."""
+        available = [
+            name
+            for name in self._settings.supported_languages
+            if self._sandboxes.image_present(self._settings.sandbox_images[name])
+        ]
+        limit = asyncio.Semaphore(IMAGE_READS_AT_ONCE)
+
+        async def read(name: str) -> str | None:
+            async with limit:
+                return await self._sandboxes.image_version(self._settings.sandbox_images[name])
+
+        versions = await asyncio.gather(*map(read, available))
+        self._versions = dict(zip(available, versions, strict=True))
 
 
 def _without_output(result: JobResult) -> JobResult:

@@ -73,9 +73,17 @@ def create_app(
     app.include_router(status_routes(health_checks))
     app.include_router(native_routes(settings, submit, language_versions or no_versions))
     if submissions is not None:
-        app.include_router(judge0_routes(settings, submissions.intake, submissions.store, keys))
+        app.include_router(
+            judge0_routes(
+                settings,
+                submissions.intake,
+                submissions.store,
+                keys,
+                language_versions or no_versions,
+            )
+        )
     if open_session is not None:
-        app.include_router(live_routes(settings, open_session))
+        app.include_router(live_routes(settings, open_session, language_versions or no_versions))
         app.include_router(piston_routes(settings, open_session, language_versions or no_versions))
     limiter = (
         TokenBucketLimiter(settings.rate_limit.requests_per_second, settings.rate_limit.burst)

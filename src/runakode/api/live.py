@@ -20,7 +20,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.websockets import WebSocketState
 
-from runakode.api.native import describe_invalid
+from runakode.api.native import LanguageVersions, describe_invalid
+from runakode.availability import unavailable_languages
 from runakode.config import Settings
 from runakode.errors import BadRequest, BrokerUnavailable, ResultTimeout, RunakodeError
 from runakode.jobs import build_job
@@ -52,14 +53,17 @@ class _Refused(Exception):
         self.code, self.message, self.close_code = code, message, close_code
 
 
-def live_routes(settings: Settings, open_session: OpenSession) -> APIRouter:
+def live_routes(
+    settings: Settings, open_session: OpenSession, language_versions: LanguageVersions
+) -> APIRouter:
     router = APIRouter()
 
     @router.websocket("/api/ws")
     async def live_run(websocket: WebSocket) -> None:
         await websocket.accept()
         try:
-            session = await _start(settings, open_session, websocket)
+            unavailable = unavailable_languages(settings, await language_versions())
+            session = await _start(settings, open_session, websocket, unavailable)
         except _Refused as refused:
             await _refuse(websocket, refused)
             return
@@ -70,7 +74,12 @@ def live_routes(settings: Settings, open_session: OpenSession) -> APIRouter:
     return router
 
 
-async def _start(settings: Settings, open_session: OpenSession, websocket: WebSocket) -> Session:
+async def _start(
+    settings: Settings,
+    open_session: OpenSession,
+    websocket: WebSocket,
+    unavailable: frozenset[str],
+) -> Session:
     try:
         text = await asyncio.wait_for(websocket.receive_text(), RUN_MESSAGE_TIMEOUT_S)
     except TimeoutError:
@@ -80,7 +89,13 @@ async def _start(settings: Settings, open_session: OpenSession, websocket: WebSo
         raise _Refused("bad_request", 'the first message must have "type": "run"', CLOSE_POLICY)
     try:
         body = ExecuteRequest.model_validate(message)
-        job = build_job(settings, body, request_id=request_id_var.get(), interactive=True)
+        job = build_job(
+            settings,
+            body,
+            request_id=request_id_var.get(),
+            interactive=True,
+            unavailable=unavailable,
+        )
         return await open_session(job)
     except ValidationError as exc:
         raise _Refused("bad_request", describe_invalid(exc), CLOSE_POLICY) from None

@@ -7,9 +7,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
 from runakode.api.openapi import request_schema
+from runakode.availability import unavailable_languages
 from runakode.config import Settings
 from runakode.errors import BadRequest, RunakodeError, describe_validation_error
-from runakode.jobs import build_job
+from runakode.jobs import answer_deadline_s, build_job
 from runakode.languages import LANGUAGES
 from runakode.logs import request_id_var
 from runakode.models import (
@@ -74,6 +75,9 @@ def native_routes(
 ) -> APIRouter:
     router = APIRouter(tags=["runakode"])
 
+    async def unavailable() -> frozenset[str]:
+        return unavailable_languages(settings, await language_versions())
+
     @router.post(
         "/api",
         response_model=JobResult,
@@ -83,8 +87,10 @@ def native_routes(
     )
     async def run_program(request: Request) -> JobResult:
         body = validated(ExecuteRequest, await request.body())
-        job = build_job(settings, body, request_id=request_id_var.get())
-        return await submit(job, settings.api_timeout_s)
+        job = build_job(
+            settings, body, request_id=request_id_var.get(), unavailable=await unavailable()
+        )
+        return await submit(job, answer_deadline_s(settings, job))
 
     @router.get(
         "/api/languages",
@@ -105,9 +111,13 @@ def native_routes(
     )
     async def list_languages() -> list[LanguageInfo]:
         versions = await language_versions()
+        missing = unavailable_languages(settings, versions)
         return [
             LanguageInfo(
-                name=name, version=versions.get(name), aliases=list(LANGUAGES[name].aliases)
+                name=name,
+                version=versions.get(name),
+                aliases=list(LANGUAGES[name].aliases),
+                available=name not in missing,
             )
             for name in settings.supported_languages
         ]
@@ -123,8 +133,14 @@ def native_routes(
     async def run_program_compat(request: Request) -> CompatResult:
         body = validated(ExecuteCompatRequest, await request.body())
         job_request = ExecuteRequest(language=body.language, source_code=body.code)
-        job = build_job(settings, job_request, request_id=request_id_var.get(), merge_output=True)
-        result = await submit(job, settings.api_timeout_s)
+        job = build_job(
+            settings,
+            job_request,
+            request_id=request_id_var.get(),
+            merge_output=True,
+            unavailable=await unavailable(),
+        )
+        result = await submit(job, answer_deadline_s(settings, job))
         if result.status == Status.INTERNAL_ERROR:
             raise RunakodeError(result.stderr or "the service failed to run the program")
         return CompatResult(output=result.stdout + result.stderr)

@@ -97,7 +97,7 @@ class MemoryBroker:
             if entry.task is not None:
                 entry.task.cancel()
 
-        session = QueuedSession(start_timeout_s, send_control, cancel)
+        session = QueuedSession(start_timeout_s, send_control, cancel, liveness_timeout_s=None)
         entry = _SessionEntry(job, session)
         try:
             self._queue.put_nowait(entry)

@@ -33,9 +33,13 @@ class QueuedSession:
         send_control: Callable[[SessionControl], Awaitable[None]],
         cancel: Callable[[], Awaitable[None]],
         on_close: Callable[[], None] = lambda: None,
+        liveness_timeout_s: float | None = LIVENESS_TIMEOUT_S,
     ) -> None:
         self._events: asyncio.Queue[SessionEvent] = asyncio.Queue(SESSION_EVENTS_BUFFER)
         self._start_timeout_s = start_timeout_s
+        # None: the worker is in this process, so it cannot go silent while the process lives
+        # (a long compile sends nothing for a while; the run's own deadlines bound it).
+        self._liveness_timeout_s = liveness_timeout_s
         self._send_control = send_control
         self._cancel = cancel
         self._on_close = on_close
@@ -74,7 +78,7 @@ class QueuedSession:
 
     async def events(self) -> AsyncIterator[SessionEvent]:
         while not self.finished:
-            timeout_s = LIVENESS_TIMEOUT_S if self.started else self._start_timeout_s
+            timeout_s = self._liveness_timeout_s if self.started else self._start_timeout_s
             try:
                 # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a
                 # cancellation that arrives together with an event.

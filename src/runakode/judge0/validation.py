@@ -1,6 +1,6 @@
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -68,7 +68,11 @@ class _Numeric:
 
 
 def parse_submission(
-    params: Mapping[str, Any], *, base64_encoded: bool, settings: Settings
+    params: Mapping[str, Any],
+    *,
+    base64_encoded: bool,
+    settings: Settings,
+    unavailable: Collection[str] = (),
 ) -> SubmissionRequest | Errors:
     """A POST /submissions body checked as Judge0 v1.13.1's model checks it: the validated
     request with every default applied, or the 422 body, keyed by attribute in the order
@@ -125,6 +129,13 @@ def parse_submission(
     if language is None:
         shown = "" if language_id is None else str(language_id)
         add("language_id", f"language with id {shown} doesn't exist")
+    elif language.runtime in unavailable:
+        add(
+            "language_id",
+            f"language with id {language.id} is unavailable on this service "
+            "(its sandbox image is not built)",
+        )
+        language = None
 
     if compiler_options is not None and compiler_options.strip():
         message = _compiler_options_refusal(language, settings)

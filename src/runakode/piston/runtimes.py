@@ -19,6 +19,7 @@ class _PistonName:
 
 
 # Piston's names and aliases (packages/*/*/metadata.json), ../shared/compat.md §3.2; node too.
+# Languages Piston has no package for (clang, GNU Prolog, plain text) keep names of their own.
 PISTON_NAMES: dict[str, _PistonName] = {
     "python": _PistonName("python", ("py", "py3", "python3")),
     "go": _PistonName("go", ("go", "golang")),
@@ -32,6 +33,48 @@ PISTON_NAMES: dict[str, _PistonName] = {
     "ruby": _PistonName("ruby", ("ruby3", "rb")),
     "bash": _PistonName("bash", ("sh",)),
     "php": _PistonName("php", ("php8",)),
+    "c-clang": _PistonName("c-clang", ("clang",)),
+    "cpp-clang": _PistonName("c++-clang", ("clang++", "cpp-clang")),
+    "objectivec": _PistonName("objective-c", ("objc", "obj-c", "objectivec")),
+    "d": _PistonName("d", ("gdc",), "gcc"),
+    "fortran": _PistonName("fortran", ("fortran", "f90"), "gcc"),
+    # 64-bit only: gVisor runs no 32-bit code (Piston's "nasm" is elf32).
+    "assembly": _PistonName("nasm64", ("asm64",), "nasm"),
+    "haskell": _PistonName("haskell", ("haskell", "hs")),
+    "ocaml": _PistonName("ocaml", ("ocaml", "ml")),
+    "pascal": _PistonName("pascal", ("freepascal", "pp", "pas")),
+    "cobol": _PistonName("cobol", ("cob",)),
+    "nim": _PistonName("nim", ()),
+    "crystal": _PistonName("crystal", ("crystal", "cr")),
+    "gprolog": _PistonName("gprolog", ("gnu-prolog",)),
+    "iverilog": _PistonName("iverilog", ("verilog", "vvp")),
+    "kotlin": _PistonName("kotlin", ("kt",)),
+    "scala": _PistonName("scala", ("sc",)),
+    "groovy": _PistonName("groovy", ("groovy", "gvy")),
+    "clojure": _PistonName("clojure", ("clojure", "clj")),
+    "csharp": _PistonName(
+        "csharp", ("mono", "mono-csharp", "mono-c#", "mono-cs", "c#", "cs"), "mono"
+    ),
+    "erlang": _PistonName("erlang", ("erlang", "erl", "escript")),
+    "elixir": _PistonName("elixir", ("elixir", "exs")),
+    "typescript": _PistonName("typescript", ("ts", "node-ts", "tsc")),
+    "coffeescript": _PistonName("coffeescript", ("coffeescript", "coffee")),
+    "dash": _PistonName("dash", ("dash",)),
+    "perl": _PistonName("perl", ("pl",)),
+    "lua": _PistonName("lua", ()),
+    "tcl": _PistonName("tcl", ("tclsh",)),
+    "awk": _PistonName("awk", ("gawk",), "gawk"),
+    "r": _PistonName("rscript", ("r",)),
+    "octave": _PistonName("octave", ("matlab", "m")),
+    "raku": _PistonName("raku", ("raku", "rakudo", "perl6", "p6", "pl6")),
+    "racket": _PistonName("racket", ("rkt",)),
+    "commonlisp": _PistonName("lisp", ("lisp", "cl", "sbcl", "commonlisp")),
+    "prolog": _PistonName("prolog", ("prolog", "plg")),
+    "emacs": _PistonName("emacs", ("emacs", "el", "elisp")),
+    "forth": _PistonName("forth", ("gforth",)),
+    "sqlite3": _PistonName("sqlite3", ("sqlite", "sql")),
+    "brainfuck": _PistonName("brainfuck", ("bf",)),
+    "plaintext": _PistonName("plaintext", ("text", "txt")),
 }
 
 

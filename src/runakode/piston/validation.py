@@ -102,7 +102,13 @@ def parse_execute(
         files=extra,
         timeout_s=timeout / 1000 if timeout else None,
         cpu_time_s=cpu_time / 1000 if cpu_time else None,
-        compile_timeout_s=compile_timeout / 1000 if compile_timeout else None,
+        # Piston's default, which its clients send unasked, leaves the toolchain its own
+        # deadline (Kotlin or Scala need more than 10 s in a sandbox).
+        compile_timeout_s=(
+            compile_timeout / 1000
+            if compile_timeout and compile_timeout != PISTON_DEFAULT_MS["compile"]
+            else None
+        ),
         memory_bytes=int(max(memory, MIN_MEMORY_BYTES)) if memory else None,
         interactive=interactive,
         request_id=request_id,

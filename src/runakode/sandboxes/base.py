@@ -305,7 +305,13 @@ class SandboxBackend(Protocol):
     """What the pool drives: an engine that boots gVisor sandboxes, one job each."""
 
     async def start(self) -> None:
-        """Check the engine is usable (SandboxError if not) and remove what dead workers left."""
+        """Check the engine is usable (SandboxError if not), note which images are missing
+        (their languages are unavailable, the others still serve) and remove what dead workers
+        left."""
+
+    def image_present(self, image: str) -> bool:
+        """Whether the image was there at start: sandboxes of a missing one never boot."""
+        ...
 
     async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
         """Boot a sandbox that waits for its job; SandboxError if it does not boot."""
@@ -354,6 +360,8 @@ class Sandboxes(Protocol):
         ...
 
     async def health(self) -> str | None: ...
+
+    def image_present(self, image: str) -> bool: ...
 
     async def image_version(self, image: str) -> str | None: ...
 

@@ -116,6 +116,9 @@ class CompileCache:
     async def health(self) -> str | None:
         return await self._inner.health()
 
+    def image_present(self, image: str) -> bool:
+        return self._inner.image_present(image)
+
     async def image_version(self, image: str) -> str | None:
         return await self._inner.image_version(image)
 

@@ -18,6 +18,7 @@ from runakode.sandboxes.base import (
     complete,
 )
 from runakode.sandboxes.docker_api import STDOUT, AttachedStream, DockerClient
+from runakode.sandboxes.images import present_images
 from runakode.sandboxes.launcher_protocol import launcher_argv
 from runakode.sandboxes.ownership import LABEL_OWNER, LABEL_SANDBOX, owner_id, owner_is_alive
 from runakode.sandboxes.session import Ending, launcher_session
@@ -91,6 +92,7 @@ class DockerBackend:
     def __init__(self, images: Iterable[str], docker: DockerClient) -> None:
         self._docker = docker
         self._images = sorted(set(images))
+        self._present: set[str] = set()
         self._owner = owner_id()
         self._live: dict[str, AttachedStream] = {}
         self._boots = BootsUnderWay()
@@ -100,10 +102,11 @@ class DockerBackend:
         info = await self._docker.info()
         if RUNTIME not in (info.get("Runtimes") or {}):
             raise SandboxError("the Docker engine has no 'runsc' runtime: run `make setup`")
-        missing = [image for image in self._images if not await self._docker.image_exists(image)]
-        if missing:
-            raise SandboxError(f"sandbox images missing: {', '.join(missing)}: run `make setup`")
+        self._present = await present_images(self._images, self._docker.image_exists)
         await self.remove_orphans()
+
+    def image_present(self, image: str) -> bool:
+        return image in self._present
 
     async def remove_orphans(self) -> int:
         containers = await self._docker.list_containers([f"{LABEL_SANDBOX}=1"])
@@ -119,6 +122,8 @@ class DockerBackend:
         return len(orphans)
 
     async def image_version(self, image: str) -> str | None:
+        if image not in self._present:
+            return None
         try:
             text = await self._docker.read_image_file(image, VERSION_FILE)
         except SandboxError:

@@ -23,6 +23,8 @@ from runakode.sandboxes.pool_sizing import Demand
 log = logging.getLogger(__name__)
 
 REFILL_RETRY_S = 2.0
+# Boots tried for a job before it fails with the engine's error.
+JOB_BOOT_TRIES = 2
 # Idle sandboxes are only booted while the host keeps at least this much memory available.
 MIN_AVAILABLE_BYTES = 1 << 30
 # Boots at once: each is CPU-bound, so more than the host's cores only adds contention.
@@ -89,7 +91,10 @@ class SandboxPool:
         return len(self._idle.get(spec, ()))
 
     def target(self, spec: SandboxSpec) -> int:
-        """Idle sandboxes of this kind wanted now: its fixed count, or what demand calls for."""
+        """Idle sandboxes of this kind wanted now: its fixed count, or what demand calls for
+        (none while its image is missing)."""
+        if not self._backend.image_present(spec.image):
+            return 0
         fixed = self._fixed.get(spec)
         return fixed if fixed is not None else self._demand.target(spec)
 
@@ -101,6 +106,9 @@ class SandboxPool:
 
     async def health(self) -> str | None:
         return await self._backend.health()
+
+    def image_present(self, image: str) -> bool:
+        return self._backend.image_present(image)
 
     async def image_version(self, image: str) -> str | None:
         return await self._backend.image_version(image)
@@ -141,7 +149,7 @@ class SandboxPool:
                 return
             except SandboxUnavailable:
                 log.warning("an idle sandbox had died; booting a fresh one for the job")
-        handle = await self._prepare(job.spec)
+        handle = await self._prepare_for_job(job.spec)
         async with contextlib.aclosing(self._execute(handle, job, controls)) as events:
             async for event in events:
                 yield event
@@ -156,6 +164,18 @@ class SandboxPool:
         self._demand.booted(spec, booted_s)
         metrics.SANDBOX_BOOT.observe(booted_s)
         return handle
+
+    async def _prepare_for_job(self, spec: SandboxSpec) -> SandboxHandle:
+        """A job's own sandbox: a boot that failed (on a host loaded enough for a boot to pass
+        its allowance) is tried once more before the job fails."""
+        for attempt in range(1, JOB_BOOT_TRIES + 1):
+            try:
+                return await self._prepare(spec)
+            except SandboxError as exc:
+                if attempt == JOB_BOOT_TRIES or self._closing:
+                    raise
+                log.warning("a job's sandbox did not boot (%s); booting another", exc.message)
+        raise AssertionError("unreachable")
 
     async def _prepare_ahead(self, spec: SandboxSpec) -> SandboxHandle:
         async with self._refills:

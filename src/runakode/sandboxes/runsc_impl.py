@@ -26,6 +26,7 @@ from runakode.sandboxes.base import (
 )
 from runakode.sandboxes.choice import Host
 from runakode.sandboxes.docker_api import DockerClient
+from runakode.sandboxes.images import present_images
 from runakode.sandboxes.launcher_protocol import launcher_argv
 from runakode.sandboxes.ownership import local_owner, local_owner_is_alive
 from runakode.sandboxes.session import Ending, launcher_session
@@ -126,7 +127,8 @@ class RunscBackend:
     """Drives gVisor's runsc directly from OCI bundles: no daemon between us and the sandbox.
 
     Costs less CPU per sandbox than going through dockerd and containerd. Docker is used only
-    at start, to unpack each image into a read-only root file system shared by its sandboxes.
+    to unpack each image into a read-only root file system shared by its sandboxes: in the
+    background after start, or by the first sandbox of an image that is not unpacked yet.
     """
 
     def __init__(
@@ -137,10 +139,13 @@ class RunscBackend:
     ) -> None:
         self._cgroups = cgroup_tree or cgroups.detect()
         self._images = sorted(set(images))
+        self._present: set[str] = set()
         self._docker = docker
         self._owner = local_owner()
         self._rootfs: dict[str, Path] = {}
         self._env: dict[str, list[str]] = {}
+        self._unpacking: dict[str, asyncio.Lock] = {}
+        self._unpacker: asyncio.Task[None] | None = None
         self._live: dict[str, _Sandbox] = {}
         self._boots = BootsUnderWay()
 
@@ -153,10 +158,32 @@ class RunscBackend:
             )
         for directory in (STATE_DIR, BUNDLE_DIR, ROOTFS_DIR):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for image in self._images:
-            self._rootfs[image], self._env[image] = await self._unpack(image)
+        self._present = await present_images(self._images, self._docker.image_exists)
         await self.remove_orphans()
-        await self._docker.close()
+        self._unpacker = asyncio.create_task(self._unpack_all())
+
+    def image_present(self, image: str) -> bool:
+        return image in self._present
+
+    async def _unpack_all(self) -> None:
+        # One image at a time: unpacking is disk and CPU the jobs need more.
+        for image in sorted(self._present):
+            try:
+                await self._unpacked(image)
+            except SandboxError as exc:
+                log.warning(
+                    "could not unpack a sandbox image", extra={"image": image, "error": str(exc)}
+                )
+
+    async def _unpacked(self, image: str) -> Path:
+        """The image's root file system, unpacked first if this host has not yet."""
+        if image not in self._rootfs:
+            async with self._unpacking.setdefault(image, asyncio.Lock()):
+                if image not in self._rootfs:
+                    if image not in self._present:
+                        raise SandboxError(f"sandbox image {image} is missing: run `make setup`")
+                    self._rootfs[image], self._env[image] = await self._unpack(image)
+        return self._rootfs[image]
 
     async def _unpack(self, image: str) -> tuple[Path, list[str]]:
         inspected = await self._docker.inspect_image(image)
@@ -212,9 +239,15 @@ class RunscBackend:
         return len(orphans)
 
     async def image_version(self, image: str) -> str | None:
+        if image not in self._present:
+            return None
         try:
-            text = (self._rootfs[image] / VERSION_FILE.lstrip("/")).read_text(errors="replace")
-        except (KeyError, OSError):
+            if image in self._rootfs:
+                path = self._rootfs[image] / VERSION_FILE.lstrip("/")
+                text = path.read_text(errors="replace")
+            else:
+                text = await self._docker.read_image_file(image, VERSION_FILE)
+        except (OSError, SandboxError):
             return None
         return text.strip()[:MAX_VERSION_CHARS] or None
 
@@ -224,9 +257,14 @@ class RunscBackend:
         return None
 
     async def close(self) -> None:
+        if self._unpacker is not None:
+            self._unpacker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._unpacker
         await self._boots.close(hardening.BOOT_ALLOWANCE_S)
         for sandbox_id in list(self._live):
             await self._remove(sandbox_id)
+        await self._docker.close()
 
     async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
         async with self._boots.boot():
@@ -234,10 +272,11 @@ class RunscBackend:
 
     async def _boot(self, spec: SandboxSpec) -> SandboxHandle:
         # The id carries its owner, so a later process can tell an orphan from a live sandbox.
+        rootfs = await self._unpacked(spec.image)
         sandbox_id = f"runakode-{self._owner}-{secrets.token_hex(6)}"
         bundle = BUNDLE_DIR / sandbox_id
         bundle.mkdir(mode=0o700)
-        config = oci_config(spec, self._rootfs[spec.image], self._env[spec.image], sandbox_id)
+        config = oci_config(spec, rootfs, self._env[spec.image], sandbox_id)
         (bundle / "config.json").write_text(json.dumps(config))
         self._cgroups.create(sandbox_id, spec.memory_bytes, spec.cpus, hardening.HOST_PIDS_LIMIT)
         process = await asyncio.create_subprocess_exec(

@@ -6,17 +6,22 @@ from runakode.api.auth import ApiKeys
 from runakode.api.judge0.answers import Judge0Error
 from runakode.api.judge0.metadata import metadata_routes
 from runakode.api.judge0.submissions import submission_routes
+from runakode.api.native import LanguageVersions
 from runakode.config import Settings
 from runakode.submissions.intake import Intake
 from runakode.submissions.store import SubmissionStore
 
 
 def judge0_routes(
-    settings: Settings, intake: Intake, store: SubmissionStore, keys: ApiKeys
+    settings: Settings,
+    intake: Intake,
+    store: SubmissionStore,
+    keys: ApiKeys,
+    language_versions: LanguageVersions,
 ) -> APIRouter:
     router = APIRouter()
-    router.include_router(submission_routes(settings, intake, store, keys))
-    router.include_router(metadata_routes(settings, store, keys))
+    router.include_router(submission_routes(settings, intake, store, keys, language_versions))
+    router.include_router(metadata_routes(settings, store, keys, language_versions))
     return router
 
 

@@ -7,6 +7,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from runakode.api.auth import ApiKeys
 from runakode.api.judge0.answers import NOT_FOUND, Judge0Error, check_authorized, ruby_int
+from runakode.api.native import LanguageVersions
+from runakode.availability import unavailable_languages
 from runakode.config import Settings
 from runakode.judge0 import info
 from runakode.judge0.languages import JUDGE0_LANGUAGES, Judge0Language, served
@@ -15,25 +17,41 @@ from runakode.submissions.record import Judge0Status
 from runakode.submissions.store import SubmissionStore
 
 
-def metadata_routes(settings: Settings, store: SubmissionStore, keys: ApiKeys) -> APIRouter:
+def metadata_routes(
+    settings: Settings,
+    store: SubmissionStore,
+    keys: ApiKeys,
+    language_versions: LanguageVersions,
+) -> APIRouter:
     router = APIRouter(tags=["Judge0 CE"])
     statistics = info.Statistics(store)
     supported = settings.supported_languages
 
-    @router.get("/languages", summary="Languages (Judge0 ids)")
-    async def list_languages() -> list[dict[str, Any]]:
-        return [{"id": e.id, "name": e.name} for e in served(supported)]
+    async def unavailable() -> frozenset[str]:
+        return unavailable_languages(settings, await language_versions())
 
-    @router.get("/languages/all", summary="Languages, archived ones too (none here)")
+    @router.get("/languages", summary="Languages (Judge0 ids) that can run now")
+    async def list_languages() -> list[dict[str, Any]]:
+        missing = await unavailable()
+        return [{"id": e.id, "name": e.name} for e in served(supported) if e.runtime not in missing]
+
+    @router.get(
+        "/languages/all",
+        summary="Languages; those whose sandbox image is missing are listed as archived",
+    )
     async def list_all_languages() -> list[dict[str, Any]]:
-        return [{"id": e.id, "name": e.name, "is_archived": False} for e in served(supported)]
+        missing = await unavailable()
+        return [
+            {"id": e.id, "name": e.name, "is_archived": e.runtime in missing}
+            for e in served(supported)
+        ]
 
     @router.get("/languages/{language_id}", summary="One language (Judge0 id)")
     async def read_language(language_id: str) -> Response:
         entry = JUDGE0_LANGUAGES.get(ruby_int(language_id, 0))
         if entry is None or entry.runtime not in supported:
             raise Judge0Error(404, NOT_FOUND)
-        return JSONResponse(_language_details(entry))
+        return JSONResponse(_language_details(entry, entry.runtime in await unavailable()))
 
     @router.get("/statuses", summary="Statuses")
     async def list_statuses() -> list[dict[str, Any]]:
@@ -84,13 +102,13 @@ def metadata_routes(settings: Settings, store: SubmissionStore, keys: ApiKeys) -
     return router
 
 
-def _language_details(entry: Judge0Language) -> dict[str, Any]:
+def _language_details(entry: Judge0Language, archived: bool) -> dict[str, Any]:
     language = entry.language
     compile_argv = language.compile_argv(entry.source_file, ("%s",))
     return {
         "id": entry.id,
         "name": entry.name,
-        "is_archived": False,
+        "is_archived": archived,
         "source_file": entry.source_file,
         "compile_cmd": " ".join(compile_argv) if compile_argv else None,
         "run_cmd": " ".join(language.run_argv(entry.source_file)),

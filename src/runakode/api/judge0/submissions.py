@@ -1,7 +1,7 @@
 """Judge0's submission routes: create (one, a batch, waiting or not), read, list, delete."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -18,6 +18,8 @@ from runakode.api.judge0.answers import (
     fields_of,
     ruby_int,
 )
+from runakode.api.native import LanguageVersions
+from runakode.availability import unavailable_languages
 from runakode.config import Judge0Settings, Settings
 from runakode.judge0.serialization import NotUtf8, render
 from runakode.judge0.validation import parse_submission
@@ -85,7 +87,11 @@ def busy(submission: Submission) -> Judge0Error:
 
 
 def submission_routes(
-    settings: Settings, intake: Intake, store: SubmissionStore, keys: ApiKeys
+    settings: Settings,
+    intake: Intake,
+    store: SubmissionStore,
+    keys: ApiKeys,
+    language_versions: LanguageVersions,
 ) -> APIRouter:
     judge0 = settings.judge0
     router = APIRouter(tags=["Judge0 CE"])
@@ -94,10 +100,17 @@ def submission_routes(
         if await store.count_waiting() + count > judge0.max_queue_size:
             raise error(503, "queue is full")
 
-    def parsed(params: Any, encoded: bool) -> SubmissionRequest | dict[str, list[str]]:
-        if not isinstance(params, Mapping):
-            return {"submission": ["must be an object"]}
-        return parse_submission(params, base64_encoded=encoded, settings=settings)
+    async def parser() -> Callable[[Any, bool], SubmissionRequest | dict[str, list[str]]]:
+        unavailable = unavailable_languages(settings, await language_versions())
+
+        def parsed(params: Any, encoded: bool) -> SubmissionRequest | dict[str, list[str]]:
+            if not isinstance(params, Mapping):
+                return {"submission": ["must be an object"]}
+            return parse_submission(
+                params, base64_encoded=encoded, settings=settings, unavailable=unavailable
+            )
+
+        return parsed
 
     @router.post("/submissions", status_code=201, summary="Create a submission")
     async def create_submission(request: Request) -> Response:
@@ -108,6 +121,7 @@ def submission_routes(
         await check_queue_room(1)
         fields = fields_of(request)
         encoded = base64_encoded(judge0, request)
+        parsed = await parser()
         submission_request = parsed(await body_of(request), encoded)
         if isinstance(submission_request, dict):
             return JSONResponse(submission_request, 422)
@@ -132,6 +146,7 @@ def submission_routes(
         await check_queue_room(max(1, len(items)))
         check_batch_size(judge0, len(items))
         encoded = base64_encoded(judge0, request)
+        parsed = await parser()
         answers = [parsed(item, encoded) for item in items]
         valid = [answer for answer in answers if isinstance(answer, SubmissionRequest)]
         created = iter(

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from runakode.api.live import OpenSession
 from runakode.api.native import LanguageVersions
+from runakode.availability import unavailable_languages
 from runakode.config import Settings
 from runakode.errors import ResultTimeout
 from runakode.models import Job
@@ -23,7 +24,11 @@ async def body_of(request: Request) -> dict[str, Any]:
 async def served_runtimes(
     settings: Settings, language_versions: LanguageVersions
 ) -> list[PistonRuntime]:
-    return piston_runtimes(settings.supported_languages, await language_versions())
+    """Piston lists installed runtimes only: a language whose image is missing is left out."""
+    versions = await language_versions()
+    missing = unavailable_languages(settings, versions)
+    served = [name for name in settings.supported_languages if name not in missing]
+    return piston_runtimes(served, versions)
 
 
 async def run_to_end(open_session: OpenSession, job: Job, timeout_s: float) -> list[SessionEvent]:

@@ -10,6 +10,7 @@ from runakode.api.live import OpenSession
 from runakode.api.native import LanguageVersions
 from runakode.api.piston.answers import body_of, run_to_end, served_runtimes
 from runakode.config import Settings
+from runakode.jobs import answer_deadline_s
 from runakode.logs import request_id_var
 from runakode.piston.results import render_execute
 from runakode.piston.validation import parse_execute
@@ -44,7 +45,7 @@ def execute_routes(
         parsed = parse_execute(
             settings, await body_of(request), runtimes, request_id=request_id_var.get()
         )
-        events = await run_to_end(open_session, parsed.job, settings.api_timeout_s)
+        events = await run_to_end(open_session, parsed.job, answer_deadline_s(settings, parsed.job))
         return render_execute(parsed.runtime, events)
 
     for prefix in PREFIXES:

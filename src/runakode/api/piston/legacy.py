@@ -8,6 +8,7 @@ from runakode.api.live import OpenSession
 from runakode.api.native import LanguageVersions
 from runakode.api.piston.answers import body_of, run_to_end, served_runtimes
 from runakode.config import Settings
+from runakode.jobs import answer_deadline_s
 from runakode.logs import request_id_var
 from runakode.piston.legacy import parse_legacy, render_legacy, versions
 
@@ -25,7 +26,7 @@ def legacy_routes(
     async def execute(request: Request) -> dict[str, Any]:
         runtimes = await served_runtimes(settings, language_versions)
         legacy = parse_legacy(await body_of(request), runtimes, request_id=request_id_var.get())
-        events = await run_to_end(open_session, legacy.job, settings.api_timeout_s)
+        events = await run_to_end(open_session, legacy.job, answer_deadline_s(settings, legacy.job))
         return render_legacy(legacy, events)
 
     return router

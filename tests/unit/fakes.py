@@ -114,6 +114,9 @@ class FakeSandbox:
     async def health(self) -> str | None:
         return "docker is down" if self.closed else None
 
+    def image_present(self, image: str) -> bool:
+        return True
+
     async def image_version(self, image: str) -> str | None:
         return f"{image} 1.0"
 

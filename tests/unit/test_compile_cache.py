@@ -278,6 +278,9 @@ class FakeCompilingSandboxes:
     async def health(self) -> str | None:
         return None
 
+    def image_present(self, image: str) -> bool:
+        return True
+
     async def image_version(self, image: str) -> str | None:
         return "gcc 12.2.0"
 

@@ -7,6 +7,7 @@ import pytest
 
 from runakode.config import env_var_name, load_settings
 from runakode.errors import ConfigError
+from runakode.languages import LANGUAGES
 
 NO_ENV: dict[str, str] = {}
 
@@ -28,19 +29,10 @@ def test_defaults_are_the_documented_ones(tmp_path: Path, monkeypatch: pytest.Mo
     assert settings.broker is None
     assert settings.rabbitmq.url == "amqp://guest:guest@localhost:5672/"
     assert settings.rabbitmq.queue == "runner_jobs"
-    assert settings.supported_languages == [
-        "python",
-        "go",
-        "c",
-        "cpp",
-        "javascript",
-        "rust",
-        "java",
-        "ruby",
-        "bash",
-        "php",
-    ]
-    assert settings.compile_timeout_s == 10.0
+    # Every language runakode knows, in the catalog's order.
+    assert settings.supported_languages == list(LANGUAGES)
+    assert len(settings.supported_languages) >= 40
+    assert settings.compile_timeout_s == 120.0
     assert settings.compile_output_max_bytes == 65536
     assert settings.api_timeout_s == 15.0
     assert settings.max_workers == 2
@@ -197,13 +189,17 @@ def test_invalid_yaml_is_rejected(write_config: Callable[[str], Path]) -> None:
 
 
 def test_unknown_language_is_rejected(write_config: Callable[[str], Path]) -> None:
-    with pytest.raises(ConfigError, match="unknown language 'cobol'"):
-        load_yaml(write_config, "supportedLanguages: [python, cobol]")
+    with pytest.raises(ConfigError, match="unknown language 'fsharp'"):
+        load_yaml(write_config, "supportedLanguages: [python, fsharp]")
 
 
-def test_language_without_image_is_rejected(write_config: Callable[[str], Path]) -> None:
-    with pytest.raises(ConfigError, match="no image for supported language 'go'"):
-        load_yaml(write_config, "sandboxImages:\n  python: my-python")
+def test_images_given_replace_only_their_languages_images(
+    write_config: Callable[[str], Path],
+) -> None:
+    settings = load_yaml(write_config, "sandboxImages:\n  python: my-python")
+    assert settings.sandbox_images["python"] == "my-python"
+    assert settings.sandbox_images["go"] == "go-runner"
+    assert set(settings.sandbox_images) == set(LANGUAGES)
 
 
 def test_empty_language_list_is_rejected(write_config: Callable[[str], Path]) -> None:

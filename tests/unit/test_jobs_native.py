@@ -176,7 +176,8 @@ def test_java_main_file_follows_the_public_class(settings: Settings) -> None:
     assert sandbox_job.files[0].content == JAVA_SOLUTION.encode()
     assert sandbox_job.compile is not None
     assert sandbox_job.compile.argv[0] == "javac"
-    assert sandbox_job.compile.argv[-1] == "Solution.java"
+    # Every source of the program is compiled, the main one first.
+    assert sandbox_job.compile.argv[-2:] == ("Solution.java", "Helper.java")
     assert sandbox_job.run_argv[0] == "java"
     assert sandbox_job.run_argv[-4:] == ("-cp", ".", "Solution", "x")
     assert sandbox_job.compile.timeout_s == 20.0

@@ -789,3 +789,11 @@ async def test_v1_errors(client: httpx.AsyncClient, body: dict[str, Any], messag
 def test_stream_names_are_the_wire_names() -> None:
     assert [s.value for s in StreamName] == ["stdout", "stderr"]
     assert ended().stage == Stage.RUN
+
+
+async def test_pistons_default_compile_timeout_leaves_the_toolchain_its_own(
+    client: httpx.AsyncClient, opener: FakeOpener
+) -> None:
+    # piston-client sends compile_timeout 10000 unasked: Kotlin or Scala need more here.
+    await execute(client, {**HELLO, "compile_timeout": 10000})
+    assert opener.job.compile_timeout_s is None

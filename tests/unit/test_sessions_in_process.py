@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from runakode.api.live import live_routes
+from runakode.api.native import no_versions
 from runakode.brokers import sessions as session_module
 from runakode.brokers.memory import MemoryBroker
 from runakode.brokers.sessions import QueuedSession
@@ -192,7 +193,7 @@ async def test_worker_session_for_a_language_it_does_not_serve(
     make_settings: Callable[..., Settings], make_job: MakeJob
 ) -> None:
     worker = Worker(make_settings(), MemoryBroker(1), FakeSandbox(ok_sandbox_result()))
-    events = [e async for e in worker.run_session(make_job(language="cobol"), asyncio.Queue())]
+    events = [e async for e in worker.run_session(make_job(language="fsharp"), asyncio.Queue())]
     assert len(events) == 1 and isinstance(events[0], SessionFinished)
     assert events[0].result.status == Status.INTERNAL_ERROR
 
@@ -244,7 +245,7 @@ def app_with(settings: Settings, session: ScriptedSession, jobs: list[Job]) -> F
         return session
 
     app = FastAPI()
-    app.include_router(live_routes(settings, open_session))
+    app.include_router(live_routes(settings, open_session, no_versions))
     return app
 
 
@@ -304,7 +305,7 @@ def test_ws_closes_normally_after_the_result(make_settings: Callable[..., Settin
     ("first", "fragment"),
     [
         ({"language": "python", "source_code": "x"}, '"type": "run"'),
-        ({"type": "run", "language": "cobol", "source_code": "x"}, "cobol"),
+        ({"type": "run", "language": "fsharp", "source_code": "x"}, "fsharp"),
         ({"type": "run", "language": "python", "source_code": " "}, "blank"),
         ({"type": "run", "language": "python", "source_code": "x", "extra": 1}, "unknown"),
     ],

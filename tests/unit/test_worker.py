@@ -50,8 +50,9 @@ def test_go_sandbox_job_compiles(settings: Settings, make_job: Callable[..., Job
     assert sandbox_job.files[0].name == "main.go"
     assert sandbox_job.compile is not None
     assert sandbox_job.compile.argv == ("runakode-go-build",)
-    assert sandbox_job.compile.timeout_s == 10.0  # compileTimeout, apart from jobTimeout
-    assert sandbox_job.deadline_s == 13.0
+    # Go's own compile deadline (20 s) under the operator's compileTimeout, apart from jobTimeout.
+    assert sandbox_job.compile.timeout_s == min(20.0, settings.compile_timeout_s)
+    assert sandbox_job.deadline_s == sandbox_job.compile.timeout_s + settings.job_timeout_s
 
 
 async def test_run_job_returns_the_sandbox_result(
@@ -81,8 +82,8 @@ async def test_expected_output_gives_a_verdict(
 async def test_unserved_language_is_a_poison_job(
     worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job]
 ) -> None:
-    with pytest.raises(PoisonJob, match="cobol"):
-        await worker.run_job(make_job(language="cobol"))
+    with pytest.raises(PoisonJob, match="fsharp"):
+        await worker.run_job(make_job(language="fsharp"))
     assert sandbox.jobs == []
 
 

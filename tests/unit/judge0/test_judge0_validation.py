@@ -218,7 +218,7 @@ def test_language_id_is_cast_like_an_integer_column(language_id: Any, expected: 
         (True, ["language with id 1 doesn't exist"]),
         (False, ["language with id 0 doesn't exist"]),
         (89, ["language with id 89 doesn't exist"]),  # multi-file programs: not served
-        (75, ["language with id 75 doesn't exist"]),  # Clang: not ours
+        (47, ["language with id 47 doesn't exist"]),  # Basic (FreeBASIC): not in Debian
         (None, ["can't be blank", "language with id  doesn't exist"]),
         ("", ["can't be blank", "language with id  doesn't exist"]),
         ("  ", ["can't be blank", "language with id  doesn't exist"]),
@@ -864,3 +864,17 @@ def test_docs_examples() -> None:
         "wall_time_limit": ["must be less than or equal to 20.0"]
     }
     assert errors({"language_id": 71}) == {"source_code": ["can't be blank"]}
+
+
+def test_a_language_whose_image_is_missing_is_refused_with_the_reason() -> None:
+    body = {**VALID, "language_id": 71}
+    refused = parse_submission(
+        body, base64_encoded=False, settings=settings(), unavailable={"python"}
+    )
+    assert refused == {
+        "language_id": [
+            "language with id 71 is unavailable on this service (its sandbox image is not built)"
+        ]
+    }
+    accepted = parse_submission(body, base64_encoded=False, settings=settings(), unavailable={"go"})
+    assert isinstance(accepted, SubmissionRequest)

@@ -246,3 +246,15 @@ def test_listings_name_every_language_with_its_version(polyglot: ServiceProcess)
     runtimes = httpx.get(f"{polyglot.url}/api/v2/runtimes").json()
     assert {rt["language"] for rt in runtimes} == {p.language for p in PISTON_NAMES.values()}
     assert all(rt["version"] != "0.0.0" for rt in runtimes), runtimes
+
+
+def test_python_has_numpy_and_pandas(polyglot: ServiceProcess) -> None:
+    code = (
+        "import numpy as np, pandas as pd\n"
+        "frame = pd.DataFrame({'x': np.arange(1, 5)})\n"
+        "print(int(frame['x'].sum()), float(np.linalg.det(np.eye(3) * 2)))\n"
+    )
+    answer = httpx.post(
+        f"{polyglot.url}/api", json={"language": "python", "source_code": code}, timeout=120
+    ).json()
+    assert (answer["status"], answer["stdout"]) == ("ok", "10 8.0\n"), answer

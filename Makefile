@@ -12,9 +12,8 @@ setup:
 run: setup
 	$(BIN)/runakode $(ARGS)
 
-# Every test; the per-language suite runs beside the others (scripts/test.sh).
 test: setup lint
-	@bash scripts/test.sh
+	$(BIN)/pytest
 
 lint:
 	$(BIN)/ruff check src tests bench

@@ -165,17 +165,26 @@ class DockerClient:
                 "-C",
                 str(partial),
                 stdin=asyncio.subprocess.PIPE,
+                # Its complaints about a stream cut short are not the service's log.
+                stderr=asyncio.subprocess.DEVNULL,
             )
             assert tar.stdin is not None
-            async with self._http.stream(
-                "GET", f"/containers/{container_id}/export", timeout=300
-            ) as response:
-                async for chunk in response.aiter_bytes():
-                    tar.stdin.write(chunk)
-                    await tar.stdin.drain()
-            tar.stdin.close()
-            if await tar.wait() != 0:
-                raise SandboxError(f"unpacking image {image} failed")
+            try:
+                async with self._http.stream(
+                    "GET", f"/containers/{container_id}/export", timeout=300
+                ) as response:
+                    async for chunk in response.aiter_bytes():
+                        tar.stdin.write(chunk)
+                        await tar.stdin.drain()
+                tar.stdin.close()
+                status = await tar.wait()
+            except BaseException:
+                # Cancelled (the worker is stopping) or cut short: tar goes with it.
+                tar.kill()
+                await tar.wait()
+                raise
+            if status != 0:
+                raise SandboxError(f"unpacking image {image} failed (tar exited with {status})")
             try:
                 partial.rename(destination)
             except OSError as exc:

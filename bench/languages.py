@@ -31,7 +31,8 @@ TIMEOUT_S = 300.0
 COMMENTS = {
     **dict.fromkeys(("c", "cpp", "c-clang", "cpp-clang", "objectivec", "d", "go", "rust"), "//"),
     **dict.fromkeys(("java", "kotlin", "scala", "groovy", "csharp", "javascript"), "//"),
-    **dict.fromkeys(("typescript", "crystal", "nim", "python", "ruby", "perl", "r"), "#"),
+    **dict.fromkeys(("typescript",), "//"),
+    **dict.fromkeys(("crystal", "nim", "python", "ruby", "perl", "r"), "#"),
     **dict.fromkeys(("bash", "dash", "tcl", "awk", "coffeescript", "raku", "elixir"), "#"),
     **dict.fromkeys(("php",), "//"),
     **dict.fromkeys(("haskell", "lua", "sqlite3"), "--"),

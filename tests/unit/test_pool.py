@@ -126,31 +126,6 @@ async def test_without_a_pool_a_job_boots_its_own_sandbox() -> None:
     assert backend.discarded == ["sb0"]
 
 
-class FailingBoots(FakeBackend):
-    """Its first `failures` boots fail, as a boot past its allowance on a loaded host does."""
-
-    def __init__(self, failures: int) -> None:
-        super().__init__()
-        self.failures = failures
-
-    async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
-        if self.failures:
-            self.failures -= 1
-            raise SandboxError("a sandbox did not boot")
-        return await super().prepare(spec)
-
-
-async def test_a_jobs_sandbox_that_did_not_boot_is_booted_again_once() -> None:
-    backend = FailingBoots(failures=1)
-    pool = SandboxPool(backend, {SPEC: 0})
-    await pool.start()
-    assert ran_in(await pool.run(job())) == "sb0"
-    backend.failures = 2
-    with pytest.raises(SandboxError, match="did not boot"):
-        await pool.run(job())
-    await pool.close()
-
-
 async def test_a_dead_idle_sandbox_is_replaced_not_blamed() -> None:
     backend = FakeBackend()
     pool = SandboxPool(backend, {SPEC: 1})

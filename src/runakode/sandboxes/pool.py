@@ -23,8 +23,6 @@ from runakode.sandboxes.pool_sizing import Demand
 log = logging.getLogger(__name__)
 
 REFILL_RETRY_S = 2.0
-# Boots tried for a job before it fails with the engine's error.
-JOB_BOOT_TRIES = 2
 # Idle sandboxes are only booted while the host keeps at least this much memory available.
 MIN_AVAILABLE_BYTES = 1 << 30
 # Boots at once: each is CPU-bound, so more than the host's cores only adds contention.
@@ -149,7 +147,7 @@ class SandboxPool:
                 return
             except SandboxUnavailable:
                 log.warning("an idle sandbox had died; booting a fresh one for the job")
-        handle = await self._prepare_for_job(job.spec)
+        handle = await self._prepare(job.spec)
         async with contextlib.aclosing(self._execute(handle, job, controls)) as events:
             async for event in events:
                 yield event
@@ -164,18 +162,6 @@ class SandboxPool:
         self._demand.booted(spec, booted_s)
         metrics.SANDBOX_BOOT.observe(booted_s)
         return handle
-
-    async def _prepare_for_job(self, spec: SandboxSpec) -> SandboxHandle:
-        """A job's own sandbox: a boot that failed (on a host loaded enough for a boot to pass
-        its allowance) is tried once more before the job fails."""
-        for attempt in range(1, JOB_BOOT_TRIES + 1):
-            try:
-                return await self._prepare(spec)
-            except SandboxError as exc:
-                if attempt == JOB_BOOT_TRIES or self._closing:
-                    raise
-                log.warning("a job's sandbox did not boot (%s); booting another", exc.message)
-        raise AssertionError("unreachable")
 
     async def _prepare_ahead(self, spec: SandboxSpec) -> SandboxHandle:
         async with self._refills:

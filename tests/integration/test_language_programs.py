@@ -252,7 +252,7 @@ def test_python_has_numpy_and_pandas(polyglot: ServiceProcess) -> None:
     code = (
         "import numpy as np, pandas as pd\n"
         "frame = pd.DataFrame({'x': np.arange(1, 5)})\n"
-        "print(int(frame['x'].sum()), float(np.linalg.det(np.eye(3) * 2)))\n"
+        "print(int(frame['x'].sum()), round(float(np.linalg.det(np.eye(3) * 2)), 6))\n"
     )
     answer = httpx.post(
         f"{polyglot.url}/api", json={"language": "python", "source_code": code}, timeout=120

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from bench.service import Service, free_port
+from runakode.config import default_image
 from runakode.languages import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +105,7 @@ def main() -> int:
             for language in args.languages:
                 source = tomllib.loads((PROGRAMS_DIR / f"{language}.toml").read_text())
                 result = measure(client, language, source["hello"]["source"])
-                size = image_size_mb(f"{language}-runner")
+                size = image_size_mb(default_image(language))
                 if "error" in result:
                     line = f"| {language} | | {size:.0f} | {result['error']} | |"
                 else:

@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from runakode.config import default_image
+
 # Merged under a --config file. The service runs with its own defaults (backend, languages,
 # workers, a pool that sizes itself, memory, timeouts): only what the harness itself needs is
 # set here. Address and port are the bench's; its store and compile cache are its own (service.py).
@@ -21,7 +23,7 @@ DEFAULT_SERVICE_CONFIG: dict[str, Any] = {
 }
 # As the service's own default sandboxImages: "<language>-runner".
 LANGUAGES = ("python", "javascript", "ruby", "php", "cpp", "rust", "go")
-DEFAULT_IMAGES = {language: f"{language}-runner" for language in LANGUAGES}
+DEFAULT_IMAGES = {language: default_image(language) for language in LANGUAGES}
 # Sequential service requests arrive at an interactive pace (one every PACE_S at most): that is
 # latency at a pace this 2-core host sustains; the sustained-load figure measures throughput.
 PACE_S = 1.0

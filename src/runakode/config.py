@@ -22,6 +22,12 @@ from runakode.languages import LANGUAGES
 
 ALL_LANGUAGES = tuple(LANGUAGES)
 
+
+def default_image(language: str) -> str:
+    """The image `make setup` builds for a language (sandbox/images/<language>/)."""
+    return f"{language}-runner"
+
+
 ENV_PREFIX = "RUNAKODE_"
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 
@@ -224,7 +230,7 @@ class Settings(_Settings):
     worker_port: int = Field(8081, alias="workerPort", ge=0, le=65535)
     docker_socket: str = Field("/var/run/docker.sock", alias="dockerSocket", min_length=1)
     sandbox_images: dict[str, str] = Field(
-        default_factory=lambda: {name: f"{name}-runner" for name in ALL_LANGUAGES},
+        default_factory=lambda: {name: default_image(name) for name in ALL_LANGUAGES},
         alias="sandboxImages",
     )
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings, alias="rateLimit")
@@ -241,7 +247,7 @@ class Settings(_Settings):
     @classmethod
     def _default_images(cls, images: dict[str, str]) -> dict[str, str]:
         """The images given replace the defaults of their languages only."""
-        return {**{name: f"{name}-runner" for name in ALL_LANGUAGES}, **images}
+        return {**{name: default_image(name) for name in ALL_LANGUAGES}, **images}
 
     @model_validator(mode="after")
     def _languages_have_images(self) -> "Settings":

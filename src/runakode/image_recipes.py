@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from runakode.config import load_settings
+from runakode.config import default_image, load_settings
 from runakode.errors import ConfigError
 from runakode.languages import resolve
 
@@ -27,7 +27,9 @@ def recipes(requested: str | None, config: Path | None) -> list[str]:
                 raise ConfigError(f"LANGUAGES: unknown language {word!r}")
             names.append(language.name)
     return [
-        name for name in dict.fromkeys(names) if settings.sandbox_images[name] == f"{name}-runner"
+        name
+        for name in dict.fromkeys(names)
+        if settings.sandbox_images[name] == default_image(name)
     ]
 
 

@@ -22,7 +22,6 @@ from runakode.api.middleware import (
     error_response,
 )
 from runakode.api.native import (
-    LanguageVersions,
     Submit,
     describe_invalid,
     native_routes,
@@ -32,6 +31,7 @@ from runakode.api.openapi import install_openapi
 from runakode.api.piston import piston_routes
 from runakode.api.routes import is_native, is_piston
 from runakode.api.status import HealthCheck, status_routes
+from runakode.availability import LanguageVersions
 from runakode.config import Settings
 from runakode.errors import BadRequest, RunakodeError
 from runakode.models import ExecuteCompatRequest, ExecuteRequest

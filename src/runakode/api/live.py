@@ -20,8 +20,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.websockets import WebSocketState
 
-from runakode.api.native import LanguageVersions, describe_invalid
-from runakode.availability import unavailable_languages
+from runakode.api.native import describe_invalid
+from runakode.availability import LanguageVersions, unavailable_now
 from runakode.config import Settings
 from runakode.errors import BadRequest, BrokerUnavailable, ResultTimeout, RunakodeError
 from runakode.jobs import build_job
@@ -62,7 +62,7 @@ def live_routes(
     async def live_run(websocket: WebSocket) -> None:
         await websocket.accept()
         try:
-            unavailable = unavailable_languages(settings, await language_versions())
+            unavailable = await unavailable_now(settings, language_versions)
             session = await _start(settings, open_session, websocket, unavailable)
         except _Refused as refused:
             await _refuse(websocket, refused)

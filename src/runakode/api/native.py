@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
 from runakode.api.openapi import request_schema
-from runakode.availability import unavailable_languages
+from runakode.availability import LanguageVersions, unavailable_languages, unavailable_now
 from runakode.config import Settings
 from runakode.errors import BadRequest, RunakodeError, describe_validation_error
 from runakode.jobs import answer_deadline_s, build_job
@@ -23,7 +23,6 @@ from runakode.models import (
 )
 
 Submit = Callable[[Job, float], Awaitable[JobResult]]
-LanguageVersions = Callable[[], Awaitable[dict[str, str | None]]]
 RequestModel = TypeVar("RequestModel", bound=BaseModel)
 
 EXECUTE_EXAMPLE: dict[str, Any] = {
@@ -75,9 +74,6 @@ def native_routes(
 ) -> APIRouter:
     router = APIRouter(tags=["runakode"])
 
-    async def unavailable() -> frozenset[str]:
-        return unavailable_languages(settings, await language_versions())
-
     @router.post(
         "/api",
         response_model=JobResult,
@@ -88,7 +84,10 @@ def native_routes(
     async def run_program(request: Request) -> JobResult:
         body = validated(ExecuteRequest, await request.body())
         job = build_job(
-            settings, body, request_id=request_id_var.get(), unavailable=await unavailable()
+            settings,
+            body,
+            request_id=request_id_var.get(),
+            unavailable=await unavailable_now(settings, language_versions),
         )
         return await submit(job, answer_deadline_s(settings, job))
 
@@ -138,7 +137,7 @@ def native_routes(
             job_request,
             request_id=request_id_var.get(),
             merge_output=True,
-            unavailable=await unavailable(),
+            unavailable=await unavailable_now(settings, language_versions),
         )
         result = await submit(job, answer_deadline_s(settings, job))
         if result.status == Status.INTERNAL_ERROR:

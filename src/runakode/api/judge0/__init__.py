@@ -6,7 +6,7 @@ from runakode.api.auth import ApiKeys
 from runakode.api.judge0.answers import Judge0Error
 from runakode.api.judge0.metadata import metadata_routes
 from runakode.api.judge0.submissions import submission_routes
-from runakode.api.native import LanguageVersions
+from runakode.availability import LanguageVersions
 from runakode.config import Settings
 from runakode.submissions.intake import Intake
 from runakode.submissions.store import SubmissionStore

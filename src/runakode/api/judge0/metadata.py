@@ -7,8 +7,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from runakode.api.auth import ApiKeys
 from runakode.api.judge0.answers import NOT_FOUND, Judge0Error, check_authorized, ruby_int
-from runakode.api.native import LanguageVersions
-from runakode.availability import unavailable_languages
+from runakode.availability import LanguageVersions, unavailable_now
 from runakode.config import Settings
 from runakode.judge0 import info
 from runakode.judge0.languages import JUDGE0_LANGUAGES, Judge0Language, served
@@ -27,12 +26,9 @@ def metadata_routes(
     statistics = info.Statistics(store)
     supported = settings.supported_languages
 
-    async def unavailable() -> frozenset[str]:
-        return unavailable_languages(settings, await language_versions())
-
     @router.get("/languages", summary="Languages (Judge0 ids) that can run now")
     async def list_languages() -> list[dict[str, Any]]:
-        missing = await unavailable()
+        missing = await unavailable_now(settings, language_versions)
         return [{"id": e.id, "name": e.name} for e in served(supported) if e.runtime not in missing]
 
     @router.get(
@@ -40,7 +36,7 @@ def metadata_routes(
         summary="Languages; those whose sandbox image is missing are listed as archived",
     )
     async def list_all_languages() -> list[dict[str, Any]]:
-        missing = await unavailable()
+        missing = await unavailable_now(settings, language_versions)
         return [
             {"id": e.id, "name": e.name, "is_archived": e.runtime in missing}
             for e in served(supported)
@@ -51,7 +47,11 @@ def metadata_routes(
         entry = JUDGE0_LANGUAGES.get(ruby_int(language_id, 0))
         if entry is None or entry.runtime not in supported:
             raise Judge0Error(404, NOT_FOUND)
-        return JSONResponse(_language_details(entry, entry.runtime in await unavailable()))
+        return JSONResponse(
+            _language_details(
+                entry, entry.runtime in await unavailable_now(settings, language_versions)
+            )
+        )
 
     @router.get("/statuses", summary="Statuses")
     async def list_statuses() -> list[dict[str, Any]]:

@@ -18,8 +18,7 @@ from runakode.api.judge0.answers import (
     fields_of,
     ruby_int,
 )
-from runakode.api.native import LanguageVersions
-from runakode.availability import unavailable_languages
+from runakode.availability import LanguageVersions, unavailable_now
 from runakode.config import Judge0Settings, Settings
 from runakode.judge0.serialization import NotUtf8, render
 from runakode.judge0.validation import parse_submission
@@ -101,7 +100,7 @@ def submission_routes(
             raise error(503, "queue is full")
 
     async def parser() -> Callable[[Any, bool], SubmissionRequest | dict[str, list[str]]]:
-        unavailable = unavailable_languages(settings, await language_versions())
+        unavailable = await unavailable_now(settings, language_versions)
 
         def parsed(params: Any, encoded: bool) -> SubmissionRequest | dict[str, list[str]]:
             if not isinstance(params, Mapping):

@@ -3,10 +3,10 @@
 from fastapi import APIRouter
 
 from runakode.api.live import OpenSession
-from runakode.api.native import LanguageVersions
 from runakode.api.piston.connect import connect_routes
 from runakode.api.piston.execute import execute_routes
 from runakode.api.piston.legacy import legacy_routes
+from runakode.availability import LanguageVersions
 from runakode.config import Settings
 
 

@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from runakode.api.live import OpenSession
-from runakode.api.native import LanguageVersions
-from runakode.availability import unavailable_languages
+from runakode.availability import LanguageVersions, unavailable_languages
 from runakode.config import Settings
 from runakode.errors import ResultTimeout
 from runakode.models import Job

@@ -17,8 +17,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from runakode.api.live import OpenSession
-from runakode.api.native import LanguageVersions
 from runakode.api.piston.answers import served_runtimes
+from runakode.availability import LanguageVersions
 from runakode.config import Settings
 from runakode.errors import RunakodeError
 from runakode.logs import request_id_var

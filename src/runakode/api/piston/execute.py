@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from runakode.api.live import OpenSession
-from runakode.api.native import LanguageVersions
 from runakode.api.piston.answers import body_of, run_to_end, served_runtimes
+from runakode.availability import LanguageVersions
 from runakode.config import Settings
 from runakode.jobs import answer_deadline_s
 from runakode.logs import request_id_var

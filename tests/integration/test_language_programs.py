@@ -197,14 +197,27 @@ def test_every_language_has_its_programs() -> None:
 
 
 @pytest.mark.parametrize("run", RUNS, ids=str)
-def test_program(answers: dict[Run, Future[dict[str, Any]]], run: Run) -> None:
+def test_program(
+    answers: dict[Run, Future[dict[str, Any]]], run: Run, polyglot: ServiceProcess
+) -> None:
     answer = answers[run].result(timeout=ANSWER_TIMEOUT_S)
-    if run.api == "native":
-        check_native(run, answer)
-    elif run.api == "judge0":
-        check_judge0(run, answer)
-    else:
-        check_piston(run, answer)
+    try:
+        if run.api == "native":
+            check_native(run, answer)
+        elif run.api == "judge0":
+            check_judge0(run, answer)
+        else:
+            check_piston(run, answer)
+    except AssertionError as failure:
+        # What the service said went wrong, for a failure seen only in CI.
+        problems = [
+            line
+            for line in polyglot.logs().splitlines()
+            if '"level": "error"' in line or '"level": "warning"' in line
+        ]
+        raise AssertionError("service warnings and errors:\n" + "\n".join(problems[-30:])) from (
+            failure
+        )
 
 
 def check_native(run: Run, answer: dict[str, Any]) -> None:

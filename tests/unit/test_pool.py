@@ -126,6 +126,44 @@ async def test_without_a_pool_a_job_boots_its_own_sandbox() -> None:
     assert backend.discarded == ["sb0"]
 
 
+class FailingBoots(FakeBackend):
+    """Its next boots fail with `error`: SandboxUnavailable as a boot past its allowance on a
+    loaded host, SandboxError as an engine that does not answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: list[SandboxError] = []
+
+    async def prepare(self, spec: SandboxSpec) -> SandboxHandle:
+        if self.failures:
+            raise self.failures.pop()
+        return await super().prepare(spec)
+
+
+async def test_a_jobs_sandbox_that_did_not_boot_is_booted_again_once() -> None:
+    backend = FailingBoots()
+    pool = SandboxPool(backend, {SPEC: 0})
+    await pool.start()
+    backend.failures = [SandboxUnavailable("a sandbox did not boot")]
+    assert ran_in(await pool.run(job())) == "sb0"
+    backend.failures = [SandboxUnavailable("did not boot"), SandboxUnavailable("did not boot")]
+    with pytest.raises(SandboxUnavailable, match="did not boot"):
+        await pool.run(job())
+    assert backend.failures == []
+    await pool.close()
+
+
+async def test_an_engine_failure_is_not_retried() -> None:
+    backend = FailingBoots()
+    pool = SandboxPool(backend, {SPEC: 0})
+    await pool.start()
+    backend.failures = [SandboxError("docker engine unreachable")]
+    with pytest.raises(SandboxError, match="unreachable"):
+        await pool.run(job())
+    assert backend.prepared == []
+    await pool.close()
+
+
 async def test_a_dead_idle_sandbox_is_replaced_not_blamed() -> None:
     backend = FakeBackend()
     pool = SandboxPool(backend, {SPEC: 1})

@@ -23,6 +23,9 @@ from runakode.sandboxes.pool_sizing import Demand
 log = logging.getLogger(__name__)
 
 REFILL_RETRY_S = 2.0
+# Fresh sandboxes a job may boot when the one it got died before taking it (a sandbox that
+# could not boot in its allowance on a loaded host counts): an engine failure is not retried.
+JOB_FRESH_SANDBOXES = 2
 # Idle sandboxes are only booted while the host keeps at least this much memory available.
 MIN_AVAILABLE_BYTES = 1 << 30
 # Boots at once: each is CPU-bound, so more than the host's cores only adds contention.
@@ -136,21 +139,25 @@ class SandboxPool:
             self._wanted.set()
             name = self._names[job.spec]
             (metrics.POOL_HITS if idle else metrics.POOL_MISSES).labels(name).inc()
-        if idle:
-            handle = idle.popleft()
-            self._count_idle(job.spec)
+        fresh_tries = JOB_FRESH_SANDBOXES
+        while True:
             # SandboxUnavailable comes before any event: the job can go to a fresh sandbox.
             try:
+                if idle:
+                    handle = idle.popleft()
+                    self._count_idle(job.spec)
+                else:
+                    fresh_tries -= 1
+                    handle = await self._prepare(job.spec)
                 async with contextlib.aclosing(self._execute(handle, job, controls)) as events:
                     async for event in events:
                         yield event
                 return
-            except SandboxUnavailable:
-                log.warning("an idle sandbox had died; booting a fresh one for the job")
-        handle = await self._prepare(job.spec)
-        async with contextlib.aclosing(self._execute(handle, job, controls)) as events:
-            async for event in events:
-                yield event
+            except SandboxUnavailable as exc:
+                if fresh_tries <= 0 or self._closing:
+                    raise
+                log.warning("a job's sandbox was unavailable (%s); booting another", exc.message)
+                idle = None
 
     async def _prepare(self, spec: SandboxSpec) -> SandboxHandle:
         if self._closing:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runakode.errors import SandboxError
+from runakode.errors import SandboxError, SandboxUnavailable
 from runakode.sandboxes import cgroups, hardening, seccomp
 from runakode.sandboxes.base import (
     MAX_VERSION_CHARS,
@@ -311,7 +311,7 @@ class RunscBackend:
         handle = SandboxHandle(sandbox_id, spec)
         if ready != READY:
             await self.discard(handle)
-            raise SandboxError("a sandbox did not boot")
+            raise SandboxUnavailable(f"a sandbox did not boot in {hardening.BOOT_ALLOWANCE_S:g} s")
         return handle
 
     async def discard(self, handle: SandboxHandle) -> None:

@@ -52,6 +52,8 @@ install_packages() {
     venv_usable || missing+=(python3-venv)
     # The tests drive the npm Piston client (piston-client) with node.
     command -v npm >/dev/null || missing+=(npm)
+    # The playground's browser tests (Playwright drives Debian's chromium, headless).
+    command -v chromium >/dev/null || missing+=(chromium)
     if ((${#missing[@]} == 0)); then
         log "packages: present"
         return

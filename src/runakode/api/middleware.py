@@ -11,8 +11,8 @@ from runakode.api.auth import ApiKeys, presented_key
 from runakode.api.routes import (
     CREATING_WORK,
     LIVE_PATHS,
-    OPEN_PATHS,
     is_native,
+    is_open,
     is_piston,
     max_body_bytes,
 )
@@ -109,7 +109,7 @@ class Authentication:
         if (
             scope["type"] not in ("http", "websocket")
             or not self._keys.enabled
-            or scope["path"] in OPEN_PATHS
+            or is_open(scope["path"])
         ):
             await self._app(scope, receive, send)
             return

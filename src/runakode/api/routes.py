@@ -1,7 +1,17 @@
 """Which family a path belongs to, and what each path may cost: shared by the middlewares."""
 
-# Answered without an API key: monitoring, and the description of the API itself.
-OPEN_PATHS = frozenset({"/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+# Answered without an API key: monitoring, the description of the API itself, and the
+# playground's page and assets (it asks for a key and sends it with its runs).
+OPEN_PATHS = frozenset(
+    {"/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/"}
+)
+PLAYGROUND_PREFIX = "/playground"
+
+
+def is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(PLAYGROUND_PREFIX + "/")
+
+
 # Requests that create work: the rate limit applies to these, never to polling a result.
 CREATING_WORK = frozenset(
     {

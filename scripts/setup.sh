@@ -256,6 +256,7 @@ main() {
     setup_venv
     build_images
     bash scripts/install-piston-client.sh
+    bash scripts/build-playground.sh
 }
 
 main "$@"

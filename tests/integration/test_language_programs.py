@@ -24,6 +24,7 @@ from harness import ServiceProcess, free_port, running, service_config
 from runakode.judge0.languages import JUDGE0_LANGUAGES
 from runakode.languages import LANGUAGES
 from runakode.piston.runtimes import PISTON_NAMES
+from runakode.playground import HELLO_WORLD
 
 PROGRAMS_DIR = Path(__file__).parent / "languages"
 ECHO_STDIN = "runakode\n1 2 3\nlast line\n"
@@ -36,7 +37,9 @@ CLIENTS = 10
 ANSWER_TIMEOUT_S = 600.0
 
 PROGRAMS: dict[str, dict[str, Any]] = {
-    path.stem: tomllib.loads(path.read_text()) for path in sorted(PROGRAMS_DIR.glob("*.toml"))
+    # Each language's hello world is the one the playground offers.
+    path.stem: {"hello": {"source": HELLO_WORLD[path.stem]}, **tomllib.loads(path.read_text())}
+    for path in sorted(PROGRAMS_DIR.glob("*.toml"))
 }
 JUDGE0_IDS = {
     name: next(entry.id for entry in JUDGE0_LANGUAGES.values() if entry.runtime == name)

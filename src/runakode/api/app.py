@@ -35,6 +35,7 @@ from runakode.availability import LanguageVersions
 from runakode.config import Settings
 from runakode.errors import BadRequest, RunakodeError
 from runakode.models import ExecuteCompatRequest, ExecuteRequest
+from runakode.playground import mount_playground
 from runakode.ratelimit import TokenBucketLimiter
 from runakode.submissions.intake import Intake
 from runakode.submissions.store import SubmissionStore
@@ -85,6 +86,7 @@ def create_app(
     if open_session is not None:
         app.include_router(live_routes(settings, open_session, language_versions or no_versions))
         app.include_router(piston_routes(settings, open_session, language_versions or no_versions))
+        mount_playground(app)
     limiter = (
         TokenBucketLimiter(settings.rate_limit.requests_per_second, settings.rate_limit.burst)
         if settings.rate_limit.enabled

@@ -1,11 +1,12 @@
 """Which family a path belongs to, and what each path may cost: shared by the middlewares."""
 
+from runakode.playground import PLAYGROUND_PREFIX
+
 # Answered without an API key: monitoring, the description of the API itself, and the
 # playground's page and assets (it asks for a key and sends it with its runs).
 OPEN_PATHS = frozenset(
     {"/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/"}
 )
-PLAYGROUND_PREFIX = "/playground"
 
 
 def is_open(path: str) -> bool:

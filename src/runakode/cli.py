@@ -10,6 +10,7 @@ from typing import Any
 
 import uvicorn
 
+from runakode import terminal_client
 from runakode.config import Settings, load_settings
 from runakode.errors import RunakodeError
 from runakode.logs import setup_logging
@@ -136,10 +137,33 @@ def _run(prog: str, description: str, *, api: bool, workers: bool, argv: list[st
         _fail(prog, exc.message)
 
 
+# `runakode COMMAND ...` is the terminal client; `runakode [--config ...]` serves.
+CLIENT_COMMANDS = frozenset({"run", "languages"})
+
+
 def main_combined(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if _client_command(argv):
+        terminal_client.main(argv)
     _run(
-        "runakode", "HTTP API and sandbox workers in one process", api=True, workers=True, argv=argv
+        "runakode",
+        "HTTP API and sandbox workers in one process. As a client of a running server: "
+        "`runakode run FILE` and `runakode languages` (see `runakode run --help`).",
+        api=True,
+        workers=True,
+        argv=argv,
     )
+
+
+def _client_command(argv: list[str]) -> bool:
+    """Whether argv names a client command, possibly after the client's own --url."""
+    words = iter(argv)
+    for word in words:
+        if word == "--url":
+            next(words, None)
+        elif not word.startswith("--url="):
+            return word in CLIENT_COMMANDS
+    return False
 
 
 def main_api(argv: list[str] | None = None) -> None:

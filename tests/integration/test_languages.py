@@ -1,5 +1,4 @@
 import time
-import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -9,16 +8,13 @@ import httpx
 import pytest
 from harness import ServiceProcess, free_port, running, service_config
 
+from runakode.playground import HELLO_WORLD
+
 ALL = ["python", "go", "c", "cpp", "javascript", "rust", "java", "ruby", "bash", "php"]
 
 
-# Each language's hello world, as the per-language suite has it (test_language_programs.py).
-HELLO = {
-    name: tomllib.loads((Path(__file__).parent / "languages" / f"{name}.toml").read_text())[
-        "hello"
-    ]["source"]
-    for name in ALL
-}
+# Each language's hello world, the playground's (also run by test_language_programs.py).
+HELLO = {name: HELLO_WORLD[name] for name in ALL}
 
 
 @pytest.fixture(scope="module")

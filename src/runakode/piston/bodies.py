@@ -92,11 +92,16 @@ def _assign(container: dict[Any, Any], path: list[str], value: str) -> None:
     following = path[1]
     child = container.get(key)
     if not isinstance(child, dict):
-        child = _Numbered() if following == "" or following.isdigit() else {}
+        child = _Numbered() if _is_index(following) else {}
         container[key] = child
-    elif isinstance(child, _Numbered) and not (following == "" or following.isdigit()):
+    elif isinstance(child, _Numbered) and not _is_index(following):
         child = container[key] = {str(index): item for index, item in child.items()}
     _assign(child, path[1:], value)
+
+
+def _is_index(key: str) -> bool:
+    """`files[]` or `files[0]`: a list's item. ASCII digits only ("²" is a digit to Python)."""
+    return key == "" or (key.isascii() and key.isdigit())
 
 
 def _lists(value: Any) -> Any:

@@ -55,7 +55,9 @@ def ruby_int(text: str | None, default: int) -> int:
     digits = digits.lstrip("+-")
     number = ""
     for char in digits:
-        if not char.isdigit():
+        # ASCII only: str.isdigit() also takes "²", which int() refuses (a 500, found by
+        # schemathesis), and Ruby's to_i stops there too.
+        if char not in "0123456789":
             break
         number += char
     return sign * int(number) if number else 0

@@ -1,3 +1,4 @@
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -106,8 +107,23 @@ def create_app(
     app.add_middleware(TrailingSlash)
     app.add_middleware(RequestContext)
     add_error_handlers(app)
-    install_openapi(app, (ExecuteRequest, ExecuteCompatRequest))
+    install_openapi(app, (ExecuteRequest, ExecuteCompatRequest), settings)
     return app
+
+
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """Every method the API's description lists for this path (the routers that FastAPI
+    includes keep their routes out of app.router's sight)."""
+    path = path.rstrip("/") or "/"
+    paths = app.openapi().get("paths", {})
+    if path in paths:  # /submissions/batch itself, not /submissions/{token}
+        return ", ".join(sorted(method.upper() for method in paths[path]))
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {method.upper() for method in operations}
+    return ", ".join(sorted(methods))
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -126,6 +142,11 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         path = request.url.path
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route with this path.
+            allowed = allowed_methods(app, path)
+            if allowed:
+                exc.headers = {**(exc.headers or {}), "Allow": allowed}
         if is_piston(path) or is_native(path):
             return error_json(path, exc.detail, exc.status_code, exc.headers)
         # Judge0's clients see Rails' form, always as JSON.

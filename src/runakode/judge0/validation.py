@@ -210,6 +210,15 @@ def parse_submission(
 _PERMITTED = tuple(field.name for field in fields(SubmissionRequest))
 
 
+def numeric_bounds(limits: Judge0Limits) -> dict[str, tuple[int | float, bool, int | float, bool]]:
+    """Each numeric attribute's (lower bound, whether it is allowed, upper bound, integer):
+    what the API's description says of them."""
+    return {
+        name: (rule.lower.value, rule.lower.inclusive, rule.upper.value, rule.integer)
+        for name, rule in _numeric_rules(limits).items()
+    }
+
+
 def _numeric_rules(limits: Judge0Limits) -> dict[str, _Numeric]:
     """The numeric attributes in the order Rails validates them, with their bounds: the
     lower ones are Judge0's literals, the upper ones the configured (and capped) maxima."""

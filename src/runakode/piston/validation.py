@@ -131,6 +131,11 @@ def _configured(settings: Settings) -> list[_Limit]:
     ]
 
 
+def limit_maxima(settings: Settings) -> dict[str, float]:
+    """The most each limit field may ask for (what the API's description says of them)."""
+    return {limit.name: limit.tolerated for limit in _configured(settings)}
+
+
 def _limits(settings: Settings, body: Mapping[str, Any]) -> dict[str, float]:
     """The limits the request sets, within this service's. Absent, 0 or -1: the default."""
     chosen: dict[str, float] = {}

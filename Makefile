@@ -16,8 +16,8 @@ test: setup lint
 	$(BIN)/pytest
 
 lint:
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench sandbox/launcher
+	$(BIN)/ruff format --check src tests bench sandbox/launcher
 	$(BIN)/mypy
 
 unit:

@@ -18,13 +18,73 @@ import struct
 import sys
 import time
 
+# typing is not loaded at run time (it imports re, collections, functools...): what the type
+# checker reads below, and the annotations naming it (quoted), cost nothing here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from io import FileIO
+    from types import TracebackType
+    from typing import Any, Literal, NoReturn, NotRequired, TypedDict
+
+    # The job's header, as runakode.sandboxes.launcher_protocol.encode_job writes it.
+    class FileEntry(TypedDict):
+        name: str
+        content: str  # base64
+        executable: NotRequired[bool]
+
+    class PhaseSpec(TypedDict):
+        argv: list[str]
+        timeout_s: float
+        merge_output: NotRequired[bool]
+        kill_on_output_limit: NotRequired[bool]
+        cpu_time_limit_s: NotRequired[float | None]
+        cpu_kill_s: NotRequired[float | None]
+        memory_limit_kb: NotRequired[int | None]
+        rlimits: NotRequired[dict[str, int]]
+        output_max_bytes: NotRequired[int]  # the compile phase's own bound
+
+    class CollectSpec(TypedDict):
+        patterns: list[str]
+        max_bytes: int
+
+    class JobHeader(TypedDict):
+        token: str  # hex
+        files: list[FileEntry]
+        run: PhaseSpec
+        stdin: NotRequired[str]  # base64
+        interactive: NotRequired[bool]
+        output_max_bytes: int
+        warm: NotRequired[bool]
+        compile: NotRequired[PhaseSpec]
+        collect: NotRequired[CollectSpec]
+
+    # What --prestart=JSON holds (launcher_protocol.launcher_argv).
+    class PrestartSpec(TypedDict):
+        argv: list[str]
+        main: str
+        prelude: NotRequired[str]  # base64
+
+    # A phase's report, in a COMPILE_DONE or RUN_DONE frame.
+    class Report(TypedDict):
+        exit_code: int
+        signal: int | None
+        time_ms: int
+        cpu_time_ms: int | None
+        memory_kb: int | None
+        time_limit: Literal["cpu", "wall"] | None
+        timed_out: bool
+        memory_exceeded: bool
+        output_limit: bool
+        truncated: bool
+        prestarted: NotRequired[bool]
+
+    # Pipes are unbuffered files on their descriptors; the selector also takes bare descriptors.
+    Pipe = FileIO | int
+
 HEADER = struct.Struct(">I")
 FRAME = struct.Struct(">cI")
 SIGKILL = 9
-# Every frame starts with the job's token, which only the host and this process know: the
-# program runs as the same user and can write into our stdout through /proc/1/fd/1, but it
-# cannot make a frame the host accepts.
-token = b""
 MAX_HEADER_BYTES = 64 << 20
 CHUNK_BYTES = 64 << 10
 READY = b"Y"
@@ -92,11 +152,16 @@ class suppress:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, value, traceback) -> bool:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: "TracebackType | None",
+    ) -> bool:
         return kind is not None and issubclass(kind, self.exceptions)
 
 
-def b64decode(data) -> bytes:
+def b64decode(data: str | bytes) -> bytes:
     """base64.b64decode (its default, non-strict, decoding)."""
     return binascii.a2b_base64(data)
 
@@ -115,10 +180,11 @@ class _JsonContext:
         return float(name.lower().replace("infinity", "inf"))
 
 
-_scan_json = _json.make_scanner(_JsonContext())
+# typeshed wants a json.JSONDecoder; the scanner only reads these attributes of it.
+_scan_json = _json.make_scanner(_JsonContext())  # type: ignore[arg-type]
 
 
-def json_loads(data) -> object:
+def json_loads(data: str | bytes) -> "Any":
     """json.loads for one value with no surrounding whitespace (what the host writes)."""
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
     try:
@@ -135,7 +201,7 @@ def json_loads(data) -> object:
     return value
 
 
-def json_dumps(value) -> str:
+def json_dumps(value: object) -> str:
     """json.dumps (ASCII, no spaces) for what this process reports: dicts, lists, strings,
     numbers, booleans and None."""
     if value is None:
@@ -162,12 +228,15 @@ def json_dumps(value) -> str:
 
 
 EVENT_READ, EVENT_WRITE = 1, 2
+# What the pump's selector watches, as each key's data: the host's control frames on our stdin,
+# the program's stdin, and its two outputs (the indexes of their frame kinds).
+HOST_CONTROLS, PROGRAM_STDIN, PROGRAM_STDOUT, PROGRAM_STDERR = -2, -1, 0, 1
 
 
 class _Key:
     __slots__ = ("data", "events", "fd", "fileobj")
 
-    def __init__(self, fileobj, fd: int, events: int, data) -> None:
+    def __init__(self, fileobj: "Pipe", fd: int, events: int, data: int) -> None:
         self.fileobj, self.fd, self.events, self.data = fileobj, fd, events, data
 
 
@@ -179,10 +248,10 @@ class Selector:
         self._keys: dict[int, _Key] = {}
 
     @staticmethod
-    def _fd(fileobj) -> int:
+    def _fd(fileobj: "Pipe") -> int:
         return fileobj if isinstance(fileobj, int) else fileobj.fileno()
 
-    def register(self, fileobj, events: int, data=None) -> _Key:
+    def register(self, fileobj: "Pipe", events: int, data: int) -> _Key:
         fd = self._fd(fileobj)
         if fd in self._keys:
             raise KeyError(f"{fileobj!r} is already registered")
@@ -193,12 +262,12 @@ class Selector:
         self._poll.register(fd, mask)
         return key
 
-    def unregister(self, fileobj) -> _Key:
+    def unregister(self, fileobj: "Pipe") -> _Key:
         key = self._keys.pop(self._fd(fileobj))
         self._poll.unregister(key.fd)
         return key
 
-    def get_key(self, fileobj) -> _Key:
+    def get_key(self, fileobj: "Pipe") -> _Key:
         return self._keys[self._fd(fileobj)]
 
     def get_map(self) -> dict[int, _Key]:
@@ -207,7 +276,7 @@ class Selector:
     def select(self, timeout: float | None = None) -> list[tuple[_Key, int]]:
         # As selectors: whatever the poll reports besides "writable" (a hang-up, an error)
         # makes a reader read, and besides "readable" makes a writer write, to find out.
-        ready = []
+        ready: list[tuple[_Key, int]] = []
         timeout_ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
         while True:
             try:
@@ -234,13 +303,21 @@ class Child:
     """subprocess.Popen, the part of it used here: a child in a session of its own, its stdin,
     stdout and stderr (or both outputs on one pipe) piped, `keep` left open, the rest closed."""
 
-    def __init__(self, pid: int, stdin, stdout, stderr) -> None:
+    def __init__(
+        self, pid: int, stdin: "FileIO", stdout: "FileIO", stderr: "FileIO | None"
+    ) -> None:
         self.pid = pid
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.returncode: int | None = None
 
     @classmethod
-    def start(cls, argv: list[str], merge_output: bool, keep: int, preexec=None) -> "Child":
+    def start(
+        cls,
+        argv: list[str],
+        merge_output: bool,
+        keep: int,
+        preexec: "Callable[[], None] | None" = None,
+    ) -> "Child":
         stdin_read, stdin_write = os.pipe()
         stdout_read, stdout_write = os.pipe()
         stderr_read, stderr_write = (-1, stdout_write) if merge_output else os.pipe()
@@ -266,13 +343,25 @@ class Child:
                 os.close(fd)
             number, _, reason = failure.decode(errors="replace").partition(":")
             raise OSError(int(number) if number.isdigit() else 0, reason)
-        stdin = open(stdin_write, "wb", buffering=0)
-        stdout = open(stdout_read, "rb", buffering=0)
-        stderr = None if merge_output else open(stderr_read, "rb", buffering=0)
+        # Owned by the Child from here: whoever reaps it closes them.
+        stdin = open(stdin_write, "wb", buffering=0)  # noqa: SIM115
+        stdout = open(stdout_read, "rb", buffering=0)  # noqa: SIM115
+        stderr = None if merge_output else open(stderr_read, "rb", buffering=0)  # noqa: SIM115
         return cls(pid, stdin, stdout, stderr)
 
+    def close_pipes(self) -> None:
+        for pipe in (self.stdin, self.stdout, self.stderr):
+            if pipe is not None:
+                pipe.close()
+
     @staticmethod
-    def _exec(argv, streams: tuple[int, int, int], keep: int, error_write: int, preexec) -> None:
+    def _exec(
+        argv: list[str],
+        streams: tuple[int, int, int],
+        keep: int,
+        error_write: int,
+        preexec: "Callable[[], None] | None",
+    ) -> "NoReturn":
         try:
             os.setsid()
             for target, fd in enumerate(streams):
@@ -308,12 +397,24 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def send(kind: bytes, payload: bytes) -> None:
-    write_all(1, token + FRAME.pack(kind, len(payload)) + payload)
+class Framer:
+    """Writes this process's frames on its stdout.
+
+    Every frame starts with the job's token, which only the host and this process know: the
+    program runs as the same user and can write into our stdout through /proc/1/fd/1, but it
+    cannot make a frame the host accepts. Until the job's header is read there is no token yet,
+    and frames (an error about that header) start with none.
+    """
+
+    def __init__(self) -> None:
+        self.token = b""
+
+    def send(self, kind: bytes, payload: bytes) -> None:
+        write_all(1, self.token + FRAME.pack(kind, len(payload)) + payload)
 
 
 def read_exact(size: int) -> bytes:
-    parts = []
+    parts: list[bytes] = []
     while size:
         chunk = os.read(0, min(size, 1 << 20))
         if not chunk:
@@ -330,7 +431,7 @@ def safe_name(name: str) -> str:
     return name
 
 
-def write_files(files: list[dict[str, str]]) -> None:
+def write_files(files: "list[FileEntry]") -> None:
     for entry in files:
         name = safe_name(entry["name"])
         directory = os.path.dirname(name)
@@ -344,7 +445,7 @@ def write_files(files: list[dict[str, str]]) -> None:
             os.close(fd)
 
 
-def optional_float(value) -> float | None:
+def optional_float(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
@@ -427,7 +528,9 @@ def sample_processes(group: int, skip: int) -> tuple[float, int]:
     return ticks / CLOCK_TICKS_PER_S, pages * PAGE_KB
 
 
-def spawn(argv: list[str], merge_output: bool, preexec=None) -> tuple["Child", int]:
+def spawn(
+    argv: list[str], merge_output: bool, preexec: "Callable[[], None] | None" = None
+) -> tuple[Child, int]:
     """The program under its helper, with pipes for its streams; and the helper's report pipe."""
     usage_read, usage_write = os.pipe()
     try:
@@ -454,7 +557,7 @@ class Prestarted:
     gems before it blocks); the host only sends `warm` jobs whose source it suits.
     """
 
-    def __init__(self, spec: dict) -> None:
+    def __init__(self, spec: "PrestartSpec") -> None:
         self.argv = [str(part) for part in spec["argv"]]
         self.main = safe_name(str(spec["main"]))
         self.prelude = b64decode(spec.get("prelude", ""))
@@ -465,7 +568,7 @@ class Prestarted:
         self.usage_unread = b""
         self.anonymous_base_kb: int | None = None
         # The job's main file entry, once a job it serves has come.
-        self.source: dict | None = None
+        self.source: FileEntry | None = None
 
     def start(self) -> None:
         os.mkfifo(self.main, 0o644)
@@ -476,7 +579,7 @@ class Prestarted:
         self.proc, self.usage_read = spawn(self.argv, merge_output=False)
         self.program_pid, self.usage_unread = read_started(self.usage_read)
 
-    def take(self, job: dict) -> bool:
+    def take(self, job: "JobHeader") -> bool:
         """Whether the job runs exactly the command this interpreter was started with; if so,
         its main file is kept for release() and left out of the job's other files."""
         if (
@@ -521,9 +624,7 @@ class Prestarted:
             kill_group(self.proc.pid)
             with suppress(ChildProcessError):
                 os.waitpid(self.proc.pid, 0)
-            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-                if pipe is not None:
-                    pipe.close()
+            self.proc.close_pipes()
             self.proc.returncode = -9
             os.close(self.usage_read)
             self.proc = None
@@ -575,12 +676,46 @@ class Controls:
         self.unparsed = data
 
 
+class Pacing:
+    """When a phase's pump samples next and how long it may sleep until then."""
+
+    def __init__(self, started: float, deadline: float) -> None:
+        self.started = started
+        self.deadline = deadline
+        # The program has replaced its forked helper (exec) by now: a first sample at once
+        # measures the program itself, however soon it ends.
+        self.next_sample_at = time.monotonic()
+        self.idle_wait_s = IDLE_WAIT_FIRST_S
+        self.exited_at: float | None = None
+
+    def sampled(self, now: float, cost_s: float) -> None:
+        every_s = next(every for until, every in SAMPLE_SCHEDULE if now - self.started < until)
+        self.next_sample_at = now + max(every_s, SAMPLE_COST_RATIO * cost_s)
+
+    def drained(self, now: float, outputs_open: bool) -> bool:
+        """Once the program has ended: whether its output is done (closed, or held open too
+        long by something it left behind)."""
+        if self.exited_at is None:
+            self.exited_at = now
+        return not outputs_open or now - self.exited_at > DRAIN_AFTER_EXIT_S
+
+    def wait_s(self, now: float, outputs_open: bool) -> float:
+        wait_s = min(self.deadline - now, self.next_sample_at - now, DRAIN_AFTER_EXIT_S)
+        if not outputs_open:
+            # Its output is closed but it has not exited yet (usually it is exiting):
+            # nothing will wake us up, so check again soon, then less and less often.
+            wait_s = min(wait_s, self.idle_wait_s)
+            self.idle_wait_s = min(2 * self.idle_wait_s, DRAIN_AFTER_EXIT_S)
+        return max(0.0, wait_s)
+
+
 class Phase:
     """One process (compile or run) with its pipes pumped until it ends or a limit hits."""
 
     def __init__(
         self,
-        spec: dict,
+        framer: Framer,
+        spec: "PhaseSpec",
         stdin: bytes,
         kinds: tuple[bytes, bytes],
         limit: int,
@@ -588,6 +723,7 @@ class Phase:
         *,
         live_stdin: bool = False,
     ) -> None:
+        self.framer = framer
         self.argv = list(spec["argv"])
         self.timeout_s = float(spec["timeout_s"])
         self.kill_on_flood = bool(spec.get("kill_on_output_limit", True))
@@ -635,30 +771,57 @@ class Phase:
         self.cpu_killed = False
         self.memory_exceeded = False
 
-    def run(self, prestarted: "Prestarted | None" = None) -> dict:
+    def run(self, prestarted: "Prestarted | None" = None) -> "Report":
         if prestarted is not None:
-            proc, usage_read = prestarted.proc, prestarted.usage_read
-            self.anonymous_base_kb = prestarted.anonymous_base_kb
-            self.program_pid, self.usage_unread = prestarted.program_pid, prestarted.usage_unread
-            self.pid, self.usage_fd = proc.pid, usage_read
-            for pid in (proc.pid, self.program_pid):
-                self.apply_rlimits(pid)
-            # Its clock starts when its source arrives: the interpreter's start was done ahead.
-            started = time.monotonic()
-            prestarted.release(started + self.timeout_s)
+            proc, started = self.take_over(prestarted)
         else:
             started = time.monotonic()
-            self.anonymous_base_kb = anonymous_kb()
-            try:
-                preexec = self.apply_own_rlimits if self.rlimits else None
-                proc, usage_read = spawn(self.argv, self.merge_output, preexec)
-            except OSError as exc:
-                reason = exc.strerror or str(exc)
-                send(self.kinds[1], f"cannot start {SPAWN_HELPER}: {reason}\n".encode())
+            started_proc = self.start()
+            if started_proc is None:
                 return self.report(127, None, started, measured=False)
-            self.pid, self.usage_fd = proc.pid, usage_read
-            self.program_pid, self.usage_unread = read_started(usage_read)
+            proc = started_proc
         self.pump(proc, started)
+        returncode = self.finish(proc)
+        report = (
+            self.report(128 - returncode, -returncode, started)
+            if returncode < 0
+            else self.report(returncode, None, started)
+        )
+        report["prestarted"] = prestarted is not None
+        return report
+
+    def take_over(self, prestarted: "Prestarted") -> tuple[Child, float]:
+        """The pre-started interpreter as this phase's process, given its source now; and when
+        its clock started."""
+        proc = prestarted.proc
+        assert proc is not None  # take() accepted the job: the interpreter runs
+        self.anonymous_base_kb = prestarted.anonymous_base_kb
+        self.program_pid, self.usage_unread = prestarted.program_pid, prestarted.usage_unread
+        self.pid, self.usage_fd = proc.pid, prestarted.usage_read
+        for pid in (proc.pid, self.program_pid):
+            self.apply_rlimits(pid)
+        # Its clock starts when its source arrives: the interpreter's start was done ahead.
+        started = time.monotonic()
+        prestarted.release(started + self.timeout_s)
+        return proc, started
+
+    def start(self) -> Child | None:
+        """The program, started under its helper; None (said on its stderr) when it cannot be."""
+        self.anonymous_base_kb = anonymous_kb()
+        try:
+            preexec = self.apply_own_rlimits if self.rlimits else None
+            proc, self.usage_fd = spawn(self.argv, self.merge_output, preexec)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self.framer.send(self.kinds[1], f"cannot start {SPAWN_HELPER}: {reason}\n".encode())
+            return None
+        self.pid = proc.pid
+        self.program_pid, self.usage_unread = read_started(self.usage_fd)
+        return proc
+
+    def finish(self, proc: Child) -> int:
+        """Kills what is left of the phase and reaps it; the program's exit code (negative: the
+        signal that ended it)."""
         kill_group(proc.pid)
         if self.helper_status is None:
             self.collect(*os.wait4(proc.pid, 0))
@@ -668,20 +831,12 @@ class Phase:
                 self.collect(*os.wait4(self.program_pid, 0))
         if self.status is None:
             self.status = self.helper_status
-        os.close(usage_read)
+        os.close(self.usage_fd)
         assert self.status is not None
         # Reaped here, so Popen must not wait for it again.
         proc.returncode = os.waitstatus_to_exitcode(self.status)
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-        report = (
-            self.report(128 - proc.returncode, -proc.returncode, started)
-            if proc.returncode < 0
-            else self.report(proc.returncode, None, started)
-        )
-        report["prestarted"] = prestarted is not None
-        return report
+        proc.close_pipes()
+        return proc.returncode
 
     def apply_own_rlimits(self) -> None:
         self.apply_rlimits(0)
@@ -699,9 +854,9 @@ class Phase:
 
     def report(
         self, exit_code: int, signal_number: int | None, started: float, *, measured: bool = True
-    ) -> dict:
+    ) -> "Report":
         cpu_time_ms = int(max(self.sampled_cpu_s, self.reaped_cpu_s) * 1000)
-        time_limit = None
+        time_limit: Literal["cpu", "wall"] | None = None
         # As Judge0 grades: CPU time over the limit is a time-out even when it finished.
         over_cpu = self.cpu_limit_s is not None and cpu_time_ms > self.cpu_limit_s * 1000
         if self.cpu_killed or (measured and over_cpu):
@@ -813,63 +968,65 @@ class Phase:
         return growth_kb
 
     def pump(self, proc: Child, started: float) -> None:
-        deadline = started + self.timeout_s
-        selector = Selector()
-        assert proc.stdin and proc.stdout
-        os.set_blocking(proc.stdin.fileno(), False)
-        if self.stdin and not self.live_stdin:
-            selector.register(proc.stdin, EVENT_WRITE, -1)
-        elif not self.live_stdin:
-            proc.stdin.close()
-        selector.register(proc.stdout, EVENT_READ, 0)
-        if proc.stderr is not None:
-            selector.register(proc.stderr, EVENT_READ, 1)
-        exited_at = None
-        # Popen returns once the program has replaced the forked launcher (exec): a first
-        # sample now measures the program itself, however soon it ends.
-        next_sample_at = time.monotonic()
-        idle_wait_s = IDLE_WAIT_FIRST_S
+        """Moves the phase's input and output until it ends or one of its limits stops it."""
+        selector = self.watch_pipes(proc)
+        pacing = Pacing(started, started + self.timeout_s)
         while True:
             now = time.monotonic()
-            self.reap()
-            if self.ended():
-                exited_at = now if exited_at is None else exited_at
-                if not outputs_open(selector) or now - exited_at > DRAIN_AFTER_EXIT_S:
-                    break
-            if now >= deadline:
-                self.timed_out = True
+            if self.stops(now, selector, proc, pacing):
                 break
-            if self.controls is not None:
-                self.follow_controls(selector, proc)
-                if self.abandoned:
-                    break
-            if now >= next_sample_at:
-                self.sample(now)
-                if self.cpu_killed or self.memory_exceeded:
-                    break
-                cost_s = time.monotonic() - now
-                every_s = next(every for until, every in SAMPLE_SCHEDULE if now - started < until)
-                next_sample_at = now + max(every_s, SAMPLE_COST_RATIO * cost_s)
-            wait_s = min(deadline - now, next_sample_at - now, DRAIN_AFTER_EXIT_S)
-            if not outputs_open(selector):
-                # Its output is closed but it has not exited yet (usually it is exiting):
-                # nothing will wake us up, so check again soon, then less and less often.
-                wait_s = min(wait_s, idle_wait_s)
-                idle_wait_s = min(2 * idle_wait_s, DRAIN_AFTER_EXIT_S)
-            for key, _ in selector.select(max(0.0, wait_s)):
-                if key.data == -2:
-                    assert self.controls is not None
-                    self.controls.read()
-                elif key.data == -1:
-                    self.feed_stdin(selector, proc)
-                elif not self.forward(selector, key.fileobj, key.data):
-                    self.output_limit = self.truncated = True
+            for key, _ in selector.select(pacing.wait_s(now, outputs_open(selector))):
+                self.serve(selector, proc, key)
             if self.output_limit:
                 break
         selector.close()
 
+    def watch_pipes(self, proc: Child) -> Selector:
+        """A selector on the program's outputs, and on its stdin when there is input to give
+        now (a live stdin is watched as input comes: see follow_controls)."""
+        selector = Selector()
+        os.set_blocking(proc.stdin.fileno(), False)
+        if self.stdin and not self.live_stdin:
+            selector.register(proc.stdin, EVENT_WRITE, PROGRAM_STDIN)
+        elif not self.live_stdin:
+            proc.stdin.close()
+        selector.register(proc.stdout, EVENT_READ, PROGRAM_STDOUT)
+        if proc.stderr is not None:
+            selector.register(proc.stderr, EVENT_READ, PROGRAM_STDERR)
+        return selector
+
+    def stops(self, now: float, selector: Selector, proc: Child, pacing: "Pacing") -> bool:
+        """Whether the phase is over: the program ended and its output drained, or the clock
+        ran out, the host left, or a sample found it over a limit. Samples it when due."""
+        self.reap()
+        if self.ended() and pacing.drained(now, outputs_open(selector)):
+            return True
+        if now >= pacing.deadline:
+            self.timed_out = True
+            return True
+        if self.controls is not None:
+            self.follow_controls(selector, proc)
+            if self.abandoned:
+                return True
+        if now >= pacing.next_sample_at:
+            self.sample(now)
+            if self.cpu_killed or self.memory_exceeded:
+                return True
+            pacing.sampled(now, cost_s=time.monotonic() - now)
+        return False
+
+    def serve(self, selector: Selector, proc: Child, key: _Key) -> None:
+        """Whatever the selector found ready: the host's frames, the program's stdin, or one
+        of its outputs."""
+        if key.data == HOST_CONTROLS:
+            assert self.controls is not None
+            self.controls.read()
+        elif key.data == PROGRAM_STDIN:
+            self.feed_stdin(selector, proc)
+        elif not self.forward(selector, key.fd, key.data):
+            self.output_limit = self.truncated = True
+
     def feed_stdin(self, selector: Selector, proc: Child) -> None:
-        assert proc.stdin
         if self.live_stdin:
             self.feed_live_stdin(proc)
             return
@@ -885,7 +1042,7 @@ class Phase:
             proc.stdin.close()
 
     def feed_live_stdin(self, proc: Child) -> None:
-        assert proc.stdin and self.controls is not None
+        assert self.controls is not None
         pending = self.controls.pending
         try:
             written = os.write(proc.stdin.fileno(), pending[:CHUNK_BYTES])
@@ -899,7 +1056,7 @@ class Phase:
         """Delivers the host's signals, and keeps the selector watching what is needed now:
         our stdin while the host may send more, the program's stdin while input waits."""
         controls = self.controls
-        assert controls is not None and proc.stdin
+        assert controls is not None
         if controls.host_gone:
             self.abandoned = True
             return
@@ -908,22 +1065,24 @@ class Phase:
                 # The helper ignores the catchable ones: they reach the program and its children.
                 os.killpg(self.pid, number)
         controls.signals.clear()
-        watch(selector, 0, EVENT_READ, -2, controls.wants_input())
+        watch(selector, 0, EVENT_READ, HOST_CONTROLS, controls.wants_input())
         if self.live_stdin and not proc.stdin.closed:
             if not controls.pending and controls.stdin_ended:
-                watch(selector, proc.stdin, EVENT_WRITE, -1, False)
+                watch(selector, proc.stdin, EVENT_WRITE, PROGRAM_STDIN, False)
                 proc.stdin.close()
             else:
-                watch(selector, proc.stdin, EVENT_WRITE, -1, bool(controls.pending))
+                watch(selector, proc.stdin, EVENT_WRITE, PROGRAM_STDIN, bool(controls.pending))
 
-    def forward(self, selector: Selector, pipe, index: int) -> bool:
-        chunk = os.read(pipe.fileno(), CHUNK_BYTES)
+    def forward(self, selector: Selector, fd: int, index: int) -> bool:
+        """One read of an output, sent on within the phase's limit; False when over it and the
+        phase is to end for that."""
+        chunk = os.read(fd, CHUNK_BYTES)
         if not chunk:
-            selector.unregister(pipe)
+            selector.unregister(fd)
             return True
         room = self.limit - self.sent[index]
         if room > 0:
-            send(self.kinds[index], chunk[:room])
+            self.framer.send(self.kinds[index], chunk[:room])
             self.sent[index] += min(room, len(chunk))
         if len(chunk) <= room:
             return True
@@ -931,7 +1090,7 @@ class Phase:
         return not self.kill_on_flood
 
 
-def watch(selector: Selector, pipe, events: int, data: int, wanted: bool) -> None:
+def watch(selector: Selector, pipe: "Pipe", events: int, data: int, wanted: bool) -> None:
     try:
         selector.get_key(pipe)
         registered = True
@@ -944,7 +1103,7 @@ def watch(selector: Selector, pipe, events: int, data: int, wanted: bool) -> Non
 
 
 def outputs_open(selector: Selector) -> bool:
-    return any(key.data in (0, 1) for key in selector.get_map().values())
+    return any(key.data in (PROGRAM_STDOUT, PROGRAM_STDERR) for key in selector.get_map().values())
 
 
 def kill_group(pid: int) -> None:
@@ -973,7 +1132,7 @@ def kill_everything_else() -> None:
         time.sleep(0.001)
 
 
-def collect_artifacts(spec: dict) -> None:
+def collect_artifacts(framer: Framer, spec: "CollectSpec") -> None:
     """Sends the host what the compile produced that matches the job's patterns (regular files
     only, never through a symbolic link), their bytes then a manifest; an empty manifest when
     they exceed the job's bound. Called after the compile's processes are gone and before the
@@ -981,11 +1140,11 @@ def collect_artifacts(spec: dict) -> None:
     could write is among them."""
     from fnmatch import fnmatchcase  # only compiling jobs pay for it (it imports re)
 
-    manifest = []
+    manifest: list[dict[str, object]] = []
     try:
         patterns = [str(pattern) for pattern in spec["patterns"]]
         budget = int(spec["max_bytes"])
-        found = []
+        found: list[tuple[str, os.stat_result]] = []
         for directory, subdirectories, names in os.walk("."):
             subdirectories.sort()
             for name in sorted(names):
@@ -996,14 +1155,14 @@ def collect_artifacts(spec: dict) -> None:
         if len(found) > MAX_ARTIFACT_FILES or sum(info.st_size for _, info in found) > budget:
             found = []
         for path, info in found:
-            size = send_file(path, info.st_size)
+            size = send_file(framer, path, info.st_size)
             manifest.append({"name": path, "size": size, "executable": bool(info.st_mode & 0o111)})
     except (OSError, ValueError, KeyError, TypeError):
         manifest = []  # the host takes nothing whose bytes and manifest disagree
-    send(ARTIFACTS_DONE, json_dumps({"files": manifest}).encode())
+    framer.send(ARTIFACTS_DONE, json_dumps({"files": manifest}).encode())
 
 
-def send_file(path: str, size: int) -> int:
+def send_file(framer: Framer, path: str, size: int) -> int:
     """At most `size` bytes of a regular file in ARTIFACT_DATA frames; how many were sent."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
@@ -1011,7 +1170,7 @@ def send_file(path: str, size: int) -> int:
             raise ValueError(f"{path} is not a regular file")
         sent = 0
         while sent < size and (chunk := os.read(fd, min(CHUNK_BYTES, size - sent))):
-            send(ARTIFACT_DATA, chunk)
+            framer.send(ARTIFACT_DATA, chunk)
             sent += len(chunk)
         return sent
     finally:
@@ -1033,51 +1192,75 @@ def prestart_from_argv(argv: list[str]) -> Prestarted | None:
     return None
 
 
-def main() -> int:
-    global token
-    prestarted = prestart_from_argv(sys.argv[1:])
-    if "--announce" in sys.argv[1:]:
-        # Booted and waiting: lets the host keep this sandbox as ready (sent before any job,
-        # so before any program could exist to fake it).
-        write_all(1, READY)
-    try:
-        (size,) = HEADER.unpack(read_exact(HEADER.size))
-        if size > MAX_HEADER_BYTES:
-            raise ValueError("job header too large")
-        job = json_loads(read_exact(size))
-        token = bytes.fromhex(job["token"])
-        limit = int(job["output_max_bytes"])
-        stdin = b64decode(job.get("stdin", ""))
-        controls = Controls(stdin) if job.get("interactive") else None
-        compile_phase = None
-        if job.get("compile"):
-            compile_limit = int(job["compile"].get("output_max_bytes", limit))
-            compile_kinds = (COMPILE_STDOUT, COMPILE_STDERR)
-            compile_phase = Phase(job["compile"], b"", compile_kinds, compile_limit, controls)
-        run_phase = Phase(
-            job["run"], stdin, (RUN_STDOUT, RUN_STDERR), limit, controls, live_stdin=True
-        )
-        if prestarted is not None and not prestarted.take(job):
-            prestarted.discard()
-            prestarted = None
-        write_files(job["files"])
-    except (EOFError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        send(LAUNCHER_ERROR, str(exc).encode())
-        return 3
-    # From here on, whatever happens to the sandbox is the program's doing, not a dead sandbox.
-    send(ACCEPTED, b"")
+def read_job() -> "JobHeader":
+    """The job's header, as the host sends it on our stdin: its length, then its JSON."""
+    (size,) = HEADER.unpack(read_exact(HEADER.size))
+    if size > MAX_HEADER_BYTES:
+        raise ValueError("job header too large")
+    job: JobHeader = json_loads(read_exact(size))
+    return job
+
+
+def make_phases(framer: Framer, job: "JobHeader") -> tuple[Phase | None, Phase]:
+    """The job's compile phase (None without one) and its run phase."""
+    limit = int(job["output_max_bytes"])
+    stdin = b64decode(job.get("stdin", ""))
+    controls = Controls(stdin) if job.get("interactive") else None
+    compile_phase = None
+    if job.get("compile"):
+        compile_limit = int(job["compile"].get("output_max_bytes", limit))
+        compile_kinds = (COMPILE_STDOUT, COMPILE_STDERR)
+        compile_phase = Phase(framer, job["compile"], b"", compile_kinds, compile_limit, controls)
+    run_phase = Phase(
+        framer, job["run"], stdin, (RUN_STDOUT, RUN_STDERR), limit, controls, live_stdin=True
+    )
+    return compile_phase, run_phase
+
+
+def run_phases(
+    framer: Framer,
+    compile_phase: Phase | None,
+    run_phase: Phase,
+    prestarted: Prestarted | None,
+    collect: "CollectSpec | None",
+) -> None:
+    """The compile (if any) then the program, each followed by its report, and the compile's
+    artifacts between them when the job collects them; no further once a phase fails."""
     for phase, done in ((compile_phase, COMPILE_DONE), (run_phase, RUN_DONE)):
         if phase is None:
             continue
         report = phase.run(prestarted if phase is run_phase else None)
         kill_everything_else()
         if phase.abandoned:
-            return 0  # the host is gone: nobody to report to
-        send(done, json_dumps(report).encode())
+            return  # the host is gone: nobody to report to
+        framer.send(done, json_dumps(report).encode())
         if report["exit_code"] != 0 or report["timed_out"]:
-            return 0
-        if phase is compile_phase and job.get("collect"):
-            collect_artifacts(job["collect"])
+            return
+        if phase is compile_phase and collect:
+            collect_artifacts(framer, collect)
+
+
+def main() -> int:
+    framer = Framer()
+    prestarted = prestart_from_argv(sys.argv[1:])
+    if "--announce" in sys.argv[1:]:
+        # Booted and waiting: lets the host keep this sandbox as ready (sent before any job,
+        # so before any program could exist to fake it).
+        write_all(1, READY)
+    try:
+        job = read_job()
+        framer.token = bytes.fromhex(job["token"])
+        compile_phase, run_phase = make_phases(framer, job)
+        if prestarted is not None and not prestarted.take(job):
+            prestarted.discard()
+            prestarted = None
+        write_files(job["files"])
+    except (EOFError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        framer.send(LAUNCHER_ERROR, str(exc).encode())
+        return 3
+    # From here on, whatever happens to the sandbox is the program's doing, not a dead sandbox.
+    framer.send(ACCEPTED, b"")
+    run_phases(framer, compile_phase, run_phase, prestarted, job.get("collect"))
     return 0
 
 

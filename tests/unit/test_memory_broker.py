@@ -200,9 +200,26 @@ async def test_stop_consuming_lets_the_running_job_finish(
     assert result.stdout == "running"
 
 
-async def test_stop_consuming_twice_is_harmless(broker: MemoryBroker) -> None:
+async def test_stop_consuming_twice_is_harmless(broker: MemoryBroker, make_job: MakeJob) -> None:
+    handled: list[str] = []
+
+    async def handler(job: Job) -> JobResult:
+        handled.append(job.source_code)
+        return JobResult.internal_error("unused")
+
+    await broker.consume(jobs_only(handler), concurrency=1)
+    await broker.submit(make_job("before"), timeout_s=2)
+
     await broker.stop_consuming()
-    await broker.stop_consuming()
+    await broker.stop_consuming()  # nothing left to stop: returns, raises nothing
+    # Still stopped: a job waits in the queue, untaken.
+    with pytest.raises(ResultTimeout):
+        await broker.submit(make_job("while stopped"), timeout_s=0.05)
+
+    # And the broker can consume again (the abandoned job is skipped).
+    await broker.consume(jobs_only(handler), concurrency=1)
+    await broker.submit(make_job("after"), timeout_s=2)
+    assert handled == ["before", "after"]
 
 
 async def test_poison_job_gives_an_internal_error(broker: MemoryBroker, make_job: MakeJob) -> None:

@@ -125,14 +125,36 @@ async def test_stop_waits_for_running_jobs(
 
 
 async def test_stop_gives_up_after_the_grace_period(
-    worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job]
+    worker: Worker,
+    sandbox: FakeSandbox,
+    make_job: Callable[..., Job],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sandbox.gate = asyncio.Event()
+    sandbox.gate = asyncio.Event()  # never opened: the job would run forever
     running = asyncio.create_task(worker.run_job(make_job()))
     await asyncio.sleep(0)
-    await asyncio.wait_for(worker.stop(grace_s=0.02), 2)
+    assert worker.in_flight == 1
+    job_ended_before_close: list[bool] = []
+    close = sandbox.close
+
+    async def close_after_the_job() -> None:
+        job_ended_before_close.append(running.done())
+        await close()
+
+    monkeypatch.setattr(sandbox, "close", close_after_the_job)
+
+    stopping = asyncio.create_task(worker.stop(grace_s=0.2))
+    await asyncio.sleep(0.02)
+    # Within the grace period the job is left to run.
+    assert not stopping.done()
+    assert not running.done()
+
+    await asyncio.wait_for(stopping, 2)
+    # Past it the worker cancelled the job itself, waited for it, then closed the sandboxes.
+    assert running.cancelled()
+    assert worker.in_flight == 0
+    assert job_ended_before_close == [True]
     assert sandbox.closed
-    running.cancel()
 
 
 def test_only_the_prestarted_command_with_a_suitable_source_runs_warm(

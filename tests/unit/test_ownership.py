@@ -1,13 +1,19 @@
+"""sandboxes/ownership.py: naming the process that owns a sandbox, and judging it gone."""
+
 import contextlib
+import io
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from runakode.sandboxes import ownership
 from runakode.sandboxes.ownership import (
     Owner,
     local_liveness,
@@ -43,6 +49,8 @@ ME = Owner.current()
         ("runakode-read-0a1b2c3d", Owner.from_sandbox_id, None),
         ("runakode-123-456-", Owner.from_sandbox_id, None),
         ("runakode-123-456", Owner.from_sandbox_id, None),
+        ("runakode-123-456-a-b", Owner.from_sandbox_id, None),  # its suffix holds no "-"
+        ("runakode--0a1b", Owner.from_sandbox_id, None),
         ("other-123-456-0a1b2c", Owner.from_sandbox_id, None),
     ],
 )
@@ -138,3 +146,73 @@ def test_a_zombie_owner_counts_as_dead() -> None:
         with contextlib.suppress(OSError):  # already closed unless an assertion failed early
             os.close(let_go)
         os.waitpid(pid, 0)
+
+
+def stat_line(comm: bytes, state: bytes = b"S", ticks: bytes = b"4242") -> bytes:
+    """A /proc/123/stat line (proc(5)): pid, (comm), state (field 3), ..., starttime (22)."""
+    fields = [state, *[b"0"] * 18, ticks, *[b"0"] * 30]
+    return b"123 (" + comm + b") " + b" ".join(fields) + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("stat", "ticks"),
+    [
+        (stat_line(b"python3"), 4242),
+        (stat_line(b"python3", state=b"R"), 4242),
+        (stat_line(b""), 4242),
+        # A command name is the program's to choose: spaces and parentheses, even a fake state.
+        (stat_line(b"a) (b c"), 4242),
+        (stat_line(b"x) Z 1 2 3"), 4242),
+        (stat_line(b")))"), 4242),
+        # Ended: a zombie waits for its parent, a dead one is being removed.
+        (stat_line(b"python3", state=b"Z"), None),
+        (stat_line(b"python3", state=b"X"), None),
+        # Not what proc(5) writes.
+        (stat_line(b"python3", ticks=b"soon"), None),
+        (b"123 (python3) S 1 2 3\n", None),
+        (b"123 python3 S 1\n", None),
+        (b"", None),
+    ],
+)
+def test_start_ticks_reads_field_22_after_the_command_name(
+    monkeypatch: pytest.MonkeyPatch, stat: bytes, ticks: int | None
+) -> None:
+    def fake_open(path: str, mode: str) -> io.BytesIO:
+        assert (path, mode) == ("/proc/123/stat", "rb")
+        return io.BytesIO(stat)
+
+    monkeypatch.setattr(ownership, "open", fake_open, raising=False)
+    assert start_ticks(123) == ticks
+
+
+def test_start_ticks_of_a_real_process_with_a_hostile_name(tmp_path: Path) -> None:
+    program = tmp_path / "a) (b Z 1"
+    shutil.copy(shutil.which("sleep") or "/bin/sleep", program)
+    process = subprocess.Popen([str(program), "30"])
+    try:
+        ticks = start_ticks(process.pid)
+        # Started after this process, and named by that start time.
+        assert ticks is not None and ticks >= ME.ticks
+        assert Owner.of(process.pid) == Owner(HOST, process.pid, ticks)
+    finally:
+        process.kill()
+        process.wait()
+    assert start_ticks(process.pid) is None
+    assert Owner.of(process.pid) is None
+
+
+def test_a_process_that_cannot_read_its_own_stat_cannot_be_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ownership, "start_ticks", lambda pid: None)
+    for name in (Owner.current, owner_id, local_owner):
+        with pytest.raises(RuntimeError, match="/proc/self/stat"):
+            name()
+
+
+def test_only_this_host_s_owners_are_local() -> None:
+    assert Owner(HOST, 1, 0).is_local
+    assert not Owner(f"not-{HOST}", 1, 0).is_local
+    # A runsc sandbox id carries no host: it is read as this host's.
+    parsed = Owner.from_sandbox_id(Owner("elsewhere", 1, 0).sandbox_id("0a1b"))
+    assert parsed is not None and parsed.is_local

@@ -104,12 +104,6 @@ def judge0_submission(settings: Settings) -> dict[str, Any]:
             "pattern": SHELL_WORDS,
             "description": "The program's arguments, split as a shell would",
         },
-        "additional_files": {
-            "type": ["string", "null"],
-            "contentEncoding": "base64",
-            "contentMediaType": "application/zip",
-            "description": "A base64 zip of more files, unpacked beside the program",
-        },
     }
     if settings.callbacks.enabled:
         properties["callback_url"] = {
@@ -131,6 +125,9 @@ def judge0_submission(settings: Settings) -> dict[str, Any]:
     )
     return {
         "type": "object",
+        # Not in `properties`: a schema cannot say "a valid zip", which the server checks.
+        "description": "Also `additional_files`: the base64 of a zip archive whose files are "
+        "unpacked beside the program (a 422 when it is not a valid zip).",
         "properties": properties,
         "required": ["source_code", "language_id"],
         # Compiler options only for a language that compiles.

@@ -6,13 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes import FakeSandbox, ok_sandbox_result
 from fastapi import FastAPI
 
 from runakode.brokers.memory import MemoryBroker
 from runakode.config import Settings
 from runakode.models import Job, JobResult, Status
 from runakode.worker import Worker
+from unit.fakes import FakeSandbox, ok_sandbox_result
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

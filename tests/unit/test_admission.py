@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
-from fakes import ClientFor, FakeClock
-from piston_fakes import FakeOpener, FakeSession, Hang, chunk, run_script
 from prometheus_client import REGISTRY
 
 from runakode.admission import HEADROOM, WINDOW_S, Admission
@@ -19,6 +17,8 @@ from runakode.config import Settings
 from runakode.errors import Overloaded, QueueFull, ResultTimeout
 from runakode.models import Job, JobResult
 from runakode.streaming import SessionEvent, SessionStarted, collect
+from unit.api.piston.fakes import FakeOpener, FakeSession, Hang, chunk, run_script
+from unit.fakes import ClientFor, FakeClock
 
 with warnings.catch_warnings():
     # Starlette would rather its TestClient ran on httpx2; httpx works the same here.

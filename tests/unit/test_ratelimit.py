@@ -1,9 +1,9 @@
 """ratelimit.TokenBucketLimiter with a fake clock."""
 
 import pytest
-from fakes import FakeClock
 
 from runakode.ratelimit import TokenBucketLimiter, retry_after_header
+from unit.fakes import FakeClock
 
 
 @pytest.fixture

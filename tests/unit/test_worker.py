@@ -5,7 +5,6 @@ import dataclasses
 from collections.abc import Callable
 
 import pytest
-from fakes import FakeSandbox
 
 from runakode.config import Settings
 from runakode.errors import PoisonJob, SandboxError
@@ -15,6 +14,7 @@ from runakode.models import Job, Status, Verdict
 from runakode.sandboxes import RunLimits, SandboxSpec
 from runakode.sandboxes.base import Prestart
 from runakode.worker import Worker
+from unit.fakes import FakeSandbox
 
 
 @pytest.fixture

@@ -6,14 +6,14 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes import ClientFor, FakeSubmit
-from piston_fakes import FakeOpener, Hang, chunk, ended, finished, run_script, stage
 
 from runakode.api import LanguageVersions, create_app
 from runakode.config import Settings
 from runakode.errors import BrokerUnavailable, QueueFull
 from runakode.models import JobResult, Status
 from runakode.streaming import SessionStarted, Stage, StreamName
+from unit.api.piston.fakes import FakeOpener, Hang, chunk, ended, finished, run_script, stage
+from unit.fakes import ClientFor, FakeSubmit
 
 LANGS = ["python", "c", "cpp", "javascript", "java"]
 VERSIONS = {

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fakes import ok_sandbox_result
 
 from runakode.config import Settings
 from runakode.models import Status, SubmissionTicket
@@ -15,6 +14,7 @@ from runakode.sandboxes import SandboxJob, SandboxResult
 from runakode.submissions.record import Judge0Status, SubmissionRequest
 from runakode.submissions.runner import MAX_ATTEMPTS, SubmissionRunner
 from runakode.submissions.store import SubmissionStore
+from unit.fakes import ok_sandbox_result
 
 REQUEST = SubmissionRequest(source_code=b"print(1)", language_id=71)
 

@@ -5,11 +5,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes import ClientFor, FakeSubmit
 
 from runakode.api import create_app
 from runakode.config import Settings
 from runakode.models import MAX_ARGS, MAX_FILES, CompileResult, Job, JobFile, JobResult, Status
+from unit.fakes import ClientFor, FakeSubmit
 
 LANGS = ["python", "go", "java", "javascript", "cpp"]
 VALID = {"language": "python", "source_code": 'print("hello")'}

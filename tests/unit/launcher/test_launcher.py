@@ -28,8 +28,8 @@ from runakode.sandboxes.launcher_protocol import (
 
 TOKEN = bytes(range(16))
 
-SPAWN_C = str(Path(__file__).resolve().parents[2] / "sandbox/images/base/spawn.c")
-LAUNCHER = Path(__file__).resolve().parents[2] / "sandbox" / "launcher" / "launcher.py"
+SPAWN_C = str(Path(__file__).resolve().parents[3] / "sandbox/images/base/spawn.c")
+LAUNCHER = Path(__file__).resolve().parents[3] / "sandbox" / "launcher" / "launcher.py"
 
 
 def pid1_guard_is_present() -> bool:

@@ -6,7 +6,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from fakes import FakeSandbox, ok_sandbox_result
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -40,6 +39,7 @@ from runakode.streaming import (
 )
 from runakode.streaming import WriteStdin as WireStdin
 from runakode.worker import Worker
+from unit.fakes import FakeSandbox, ok_sandbox_result
 
 MakeJob = Callable[..., Job]
 

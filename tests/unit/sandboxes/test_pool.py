@@ -3,7 +3,6 @@ import itertools
 from collections.abc import AsyncGenerator
 
 import pytest
-from fakes import FakeClock
 from prometheus_client import REGISTRY
 
 from runakode.errors import SandboxError, SandboxUnavailable
@@ -24,6 +23,7 @@ from runakode.sandboxes.base import (
 )
 from runakode.sandboxes.pool import SandboxPool
 from runakode.sandboxes.pool_sizing import Demand
+from unit.fakes import FakeClock
 
 SPEC = SandboxSpec("python-runner", 256 << 20, 1.0)
 

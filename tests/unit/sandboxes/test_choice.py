@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cgroup_fakes import FakeCgroup2, fake_cgroup1
 
 from runakode.config import Settings
 from runakode.errors import SandboxError
@@ -18,6 +17,7 @@ from runakode.sandboxes.choice import Host, choose_backend
 from runakode.sandboxes.docker_api import DockerClient
 from runakode.sandboxes.docker_impl import DockerBackend
 from runakode.sandboxes.runsc_impl import RunscBackend
+from unit.sandboxes.cgroups.fakes import FakeCgroup2, fake_cgroup1
 
 RUNSC = "/usr/local/bin/runsc"
 

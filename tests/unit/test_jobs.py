@@ -4,7 +4,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fakes import FakeSandbox
 
 from runakode.config import Settings
 from runakode.errors import PoisonJob
@@ -13,6 +12,7 @@ from runakode.languages import LANGUAGES
 from runakode.models import Job, JobFile, Status
 from runakode.sandboxes import SandboxFile, SandboxJob
 from runakode.worker import Worker
+from unit.fakes import FakeSandbox
 
 LANGS = ["python", "go", "java", "javascript", "cpp"]
 JAVA_SOLUTION = "public class Solution {\n  public static void main(String[] a) {}\n}\n"

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes import FakeSandbox, FakeSubmit, ok_sandbox_result
 
 from runakode.api import StoredSubmissions, create_app
 from runakode.brokers.memory import MemoryBroker
@@ -24,6 +23,7 @@ from runakode.submissions.runner import SubmissionRunner
 from runakode.submissions.store import SubmissionStore
 from runakode.submissions.waiters import Waiters
 from runakode.worker import Worker
+from unit.fakes import FakeSandbox, FakeSubmit, ok_sandbox_result
 
 PYTHON = 71
 

@@ -10,7 +10,6 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
-from fakes import FakeClock
 
 from runakode import metrics
 from runakode.models import Status
@@ -39,6 +38,7 @@ from runakode.sandboxes.compile_cache import (
     with_artifacts,
 )
 from runakode.sandboxes.compile_store import CompileStore
+from unit.fakes import FakeClock
 
 MB = 1 << 20
 DAY_S = 86400.0

@@ -5,11 +5,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from cgroup_fakes import HOST_CONTROLLERS, FakeCgroup2, fake_cgroup1
 
 from runakode.errors import SandboxError
 from runakode.sandboxes import cgroups
 from runakode.sandboxes.cgroups import CgroupV1, CgroupV2
+from unit.sandboxes.cgroups.fakes import HOST_CONTROLLERS, FakeCgroup2, fake_cgroup1
 
 NAME = "runakode-1-2-abc"
 MEMORY = 256 << 20

@@ -5,13 +5,13 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes import ClientFor, FakeSubmit
 
 from runakode.api import EXECUTE_EXAMPLE, LanguageVersions, create_app
 from runakode.config import Settings
 from runakode.errors import BrokerUnavailable, ResultTimeout
 from runakode.languages import LANGUAGES
 from runakode.models import JobResult, Status
+from unit.fakes import ClientFor, FakeSubmit
 
 LANGS = ["python", "go", "java", "javascript", "cpp"]
 COMPAT = {"language": "python3", "code": 'print("hello")'}

@@ -6,12 +6,12 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes import ClientFor, FakeSubmit
 
 from runakode.api import MAX_BODY_BYTES, create_app
 from runakode.config import Settings
 from runakode.errors import BrokerUnavailable, QueueFull, ResultTimeout
 from runakode.models import JobResult, Status
+from unit.fakes import ClientFor, FakeSubmit
 
 VALID = {"language": "python", "source_code": 'print("hello")'}
 RESULT_KEYS = {"stdout", "stderr", "exit_code", "timeout", "exec_time_ms", "status", "truncated"}

@@ -8,7 +8,7 @@ from runakode.judge0.languages import JUDGE0_LANGUAGES
 from runakode.languages import LANGUAGES, Language, scala_main_file
 from runakode.piston.runtimes import PISTON_NAMES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 MULTI = Language(
     name="multi",

@@ -6,19 +6,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fakes import FakeSubmit
-from piston_fakes import (
-    Fail,
-    FakeOpener,
-    Hang,
-    WaitFor,
-    chunk,
-    echo,
-    ended,
-    finished,
-    run_script,
-    stage,
-)
 from starlette.websockets import WebSocketDisconnect
 
 from runakode.api import create_app
@@ -32,6 +19,19 @@ from runakode.streaming import (
     StageStarted,
     WriteStdin,
 )
+from unit.api.piston.fakes import (
+    Fail,
+    FakeOpener,
+    Hang,
+    WaitFor,
+    chunk,
+    echo,
+    ended,
+    finished,
+    run_script,
+    stage,
+)
+from unit.fakes import FakeSubmit
 
 with warnings.catch_warnings():
     # Starlette would rather its TestClient ran on httpx2; httpx works the same here.

@@ -1,10 +1,10 @@
 import math
 
 import pytest
-from fakes import FakeClock
 
 from runakode.sandboxes import pool_sizing
 from runakode.sandboxes.pool_sizing import Demand
+from unit.fakes import FakeClock
 
 
 def test_a_kind_nobody_asked_for_keeps_no_idle_sandbox() -> None:

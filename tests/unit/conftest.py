@@ -8,11 +8,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from runakode.brokers.memory import MemoryBroker
 from runakode.config import Settings
 from runakode.models import Job, JobResult, Status
-from runakode.worker import Worker
-from unit.fakes import FakeSandbox, ok_sandbox_result
+from unit.fakes import FakeClock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,6 +18,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
@@ -80,17 +83,3 @@ async def client_for() -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
     yield open_client
     for client in clients:
         await client.aclose()
-
-
-@pytest.fixture
-def sandbox() -> FakeSandbox:
-    return FakeSandbox(ok_sandbox_result())
-
-
-@pytest.fixture
-async def worker(settings: Settings, sandbox: FakeSandbox) -> AsyncIterator[Worker]:
-    """A worker on the memory broker with a fake sandbox (a test module provides `settings`)."""
-    broker = MemoryBroker(max_length=10)
-    worker = Worker(settings, broker, sandbox)
-    yield worker
-    await broker.close()

@@ -1,5 +1,6 @@
 """jobs.native_sandbox_job: files, args, stdin, per-job limits and compile settings."""
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -9,10 +10,9 @@ from runakode.config import Settings
 from runakode.errors import PoisonJob
 from runakode.jobs import native_sandbox_job
 from runakode.languages import LANGUAGES
-from runakode.models import Job, JobFile, Status
-from runakode.sandboxes import SandboxFile, SandboxJob
-from runakode.worker import Worker
-from unit.fakes import FakeSandbox
+from runakode.models import Job, JobFile
+from runakode.sandboxes import RunLimits, SandboxFile, SandboxJob, SandboxSpec
+from runakode.sandboxes.base import Prestart
 
 LANGS = ["python", "go", "java", "javascript", "cpp"]
 JAVA_SOLUTION = "public class Solution {\n  public static void main(String[] a) {}\n}\n"
@@ -226,39 +226,52 @@ def test_job_file_named_like_the_main_file_is_poison(
         sandbox_job_of(settings, poisoned)
 
 
-async def test_run_job_sets_poison_jobs_aside_without_running_them(
-    worker: Worker, sandbox: FakeSandbox
-) -> None:
-    with pytest.raises(PoisonJob):
-        await worker.run_job(job(files=[JobFile(name="main.py", content="x")]))
-    assert sandbox.jobs == []
-    assert worker.in_flight == 0
-
-
-async def test_run_job_runs_a_rich_job(worker: Worker, sandbox: FakeSandbox) -> None:
-    rich = job(
-        "java",
-        JAVA_SOLUTION,
-        stdin="in\n",
-        args=["a"],
-        files=[JobFile(name="data.txt", content="1")],
-        timeout_s=2.0,
-        merge_output=True,
-    )
-    result = await worker.run_job(rich)
-    assert result.status == Status.OK
-    assert result.language == "java"
-    [sandbox_job] = sandbox.jobs
-    assert sandbox_job.job_id == "job-1"
-    assert [file.name for file in sandbox_job.files] == ["Solution.java", "data.txt"]
-    assert (sandbox_job.stdin, sandbox_job.limits.wall_time_s, sandbox_job.merge_output) == (
-        b"in\n",
-        2.0,
-        True,
-    )
-
-
 @pytest.mark.parametrize("name", ["../escape", "/etc/passwd"])
 def test_unsafe_job_file_name_is_poison(settings: Settings, name: str) -> None:
     with pytest.raises(PoisonJob):
         sandbox_job_of(settings, job(files=[JobFile(name=name, content="x")]))
+
+
+# --- the sandbox job ---------------------------------------------------------------------------
+
+
+def test_python_sandbox_job(settings: Settings, make_job: Callable[..., Job]) -> None:
+    job = make_job("print('é')")
+    sandbox_job = native_sandbox_job(settings, job, LANGUAGES["python"])
+
+    assert sandbox_job.job_id == job.id
+    prestart = Prestart(("python3", "main.py"), "main.py")
+    assert sandbox_job.spec == SandboxSpec("python-img", 256 << 20, 0.5, prestart)
+    assert sandbox_job.fits_prestart
+    assert [(f.name, f.content) for f in sandbox_job.files] == [("main.py", "print('é')".encode())]
+    assert sandbox_job.run_argv == ("python3", "main.py")
+    assert sandbox_job.compile is None
+    assert sandbox_job.limits == RunLimits(wall_time_s=3.0, output_max_bytes=4096)
+    assert sandbox_job.deadline_s == 3.0
+
+
+def test_go_sandbox_job_compiles(settings: Settings, make_job: Callable[..., Job]) -> None:
+    sandbox_job = native_sandbox_job(settings, make_job("package main", "go"), LANGUAGES["go"])
+    assert sandbox_job.spec.image == "go-img"
+    assert sandbox_job.files[0].name == "main.go"
+    assert sandbox_job.compile is not None
+    assert sandbox_job.compile.argv == ("runakode-go-build",)
+    # Go's own compile deadline (20 s) under the operator's compileTimeout, apart from jobTimeout.
+    assert sandbox_job.compile.timeout_s == min(20.0, settings.compile_timeout_s)
+    assert sandbox_job.deadline_s == sandbox_job.compile.timeout_s + settings.job_timeout_s
+
+
+def test_only_the_prestarted_command_with_a_suitable_source_runs_warm(
+    make_settings: Callable[..., Settings], make_job: Callable[..., Job]
+) -> None:
+    settings = make_settings(supportedLanguages=["ruby"])
+    ruby = LANGUAGES["ruby"]
+    plain = native_sandbox_job(settings, make_job("puts 1", language="ruby"), ruby)
+    assert plain.fits_prestart
+    with_args = dataclasses.replace(plain, run_argv=(*plain.run_argv, "x"))
+    assert not with_args.fits_prestart
+    for head in ("#!/usr/bin/ruby -w\n", "# encoding: ascii-8bit\n", "\ufeff"):
+        source = native_sandbox_job(settings, make_job(head + "puts 1", language="ruby"), ruby)
+        assert not source.fits_prestart, head
+    merged = dataclasses.replace(plain, merge_output=True)
+    assert not merged.fits_prestart

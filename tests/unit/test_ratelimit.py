@@ -6,11 +6,6 @@ from runakode.ratelimit import TokenBucketLimiter, retry_after_header
 from unit.fakes import FakeClock
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def test_burst_is_allowed_then_denied(clock: FakeClock) -> None:
     limiter = TokenBucketLimiter(rate=2, burst=3, clock=clock)
     assert [limiter.acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]

@@ -1,20 +1,22 @@
-"""worker.Worker with a fake sandbox: job mapping, failures, draining."""
+"""worker.Worker with a fake sandbox: jobs and live runs, failures, stopping."""
 
 import asyncio
-import dataclasses
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
+from runakode.brokers.memory import MemoryBroker
 from runakode.config import Settings
 from runakode.errors import PoisonJob, SandboxError
-from runakode.jobs import native_sandbox_job
-from runakode.languages import LANGUAGES
-from runakode.models import Job, Status, Verdict
-from runakode.sandboxes import RunLimits, SandboxSpec
-from runakode.sandboxes.base import Prestart
+from runakode.models import Job, JobFile, Status, Verdict
+from runakode.sandboxes.base import PhaseResult, ProgramInput, SandboxResult
+from runakode.streaming import OutputChunk, SessionFinished, SessionStarted, Stage, StageEnded
 from runakode.worker import Worker
-from unit.fakes import FakeSandbox
+from unit.fakes import FakeSandbox, ok_sandbox_result
+
+LANGS = ["python", "go", "java"]
+JAVA_SOLUTION = "public class Solution {\n  public static void main(String[] a) {}\n}\n"
 
 
 @pytest.fixture
@@ -24,35 +26,23 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
         outputMaxBytes=4096,
         jobMemory="256m",
         jobCpu="0.5",
-        supportedLanguages=["python", "go"],
-        sandboxImages={"python": "py-img", "go": "go-img"},
+        supportedLanguages=LANGS,
+        sandboxImages={name: f"{name}-img" for name in LANGS},
     )
 
 
-def test_python_sandbox_job(settings: Settings, make_job: Callable[..., Job]) -> None:
-    job = make_job("print('é')")
-    sandbox_job = native_sandbox_job(settings, job, LANGUAGES["python"])
-
-    assert sandbox_job.job_id == job.id
-    prestart = Prestart(("python3", "main.py"), "main.py")
-    assert sandbox_job.spec == SandboxSpec("py-img", 256 << 20, 0.5, prestart)
-    assert sandbox_job.fits_prestart
-    assert [(f.name, f.content) for f in sandbox_job.files] == [("main.py", "print('é')".encode())]
-    assert sandbox_job.run_argv == ("python3", "main.py")
-    assert sandbox_job.compile is None
-    assert sandbox_job.limits == RunLimits(wall_time_s=3.0, output_max_bytes=4096)
-    assert sandbox_job.deadline_s == 3.0
+@pytest.fixture
+def sandbox() -> FakeSandbox:
+    return FakeSandbox(ok_sandbox_result())
 
 
-def test_go_sandbox_job_compiles(settings: Settings, make_job: Callable[..., Job]) -> None:
-    sandbox_job = native_sandbox_job(settings, make_job("package main", "go"), LANGUAGES["go"])
-    assert sandbox_job.spec.image == "go-img"
-    assert sandbox_job.files[0].name == "main.go"
-    assert sandbox_job.compile is not None
-    assert sandbox_job.compile.argv == ("runakode-go-build",)
-    # Go's own compile deadline (20 s) under the operator's compileTimeout, apart from jobTimeout.
-    assert sandbox_job.compile.timeout_s == min(20.0, settings.compile_timeout_s)
-    assert sandbox_job.deadline_s == sandbox_job.compile.timeout_s + settings.job_timeout_s
+@pytest.fixture
+async def worker(settings: Settings, sandbox: FakeSandbox) -> AsyncIterator[Worker]:
+    """A worker on the memory broker, with a fake sandbox; not started."""
+    broker = MemoryBroker(max_length=10)
+    worker = Worker(settings, broker, sandbox)
+    yield worker
+    await broker.close()
 
 
 async def test_run_job_returns_the_sandbox_result(
@@ -103,6 +93,41 @@ async def test_sandbox_failures_become_internal_errors(
     assert result.status == Status.INTERNAL_ERROR
     assert message in result.stderr
     assert worker.in_flight == 0
+
+
+async def test_run_job_sets_poison_jobs_aside_without_running_them(
+    worker: Worker, sandbox: FakeSandbox, make_job: Callable[..., Job]
+) -> None:
+    with pytest.raises(PoisonJob):
+        await worker.run_job(
+            make_job().model_copy(update={"files": [JobFile(name="main.py", content="x")]})
+        )
+    assert sandbox.jobs == []
+    assert worker.in_flight == 0
+
+
+async def test_run_job_runs_a_rich_job(worker: Worker, sandbox: FakeSandbox) -> None:
+    rich = Job(
+        id="job-1",
+        language="java",
+        source_code=JAVA_SOLUTION,
+        stdin="in\n",
+        args=["a"],
+        files=[JobFile(name="data.txt", content="1")],
+        timeout_s=2.0,
+        merge_output=True,
+    )
+    result = await worker.run_job(rich)
+    assert result.status == Status.OK
+    assert result.language == "java"
+    [sandbox_job] = sandbox.jobs
+    assert sandbox_job.job_id == "job-1"
+    assert [file.name for file in sandbox_job.files] == ["Solution.java", "data.txt"]
+    assert (sandbox_job.stdin, sandbox_job.limits.wall_time_s, sandbox_job.merge_output) == (
+        b"in\n",
+        2.0,
+        True,
+    )
 
 
 async def test_stop_waits_for_running_jobs(
@@ -157,17 +182,74 @@ async def test_stop_gives_up_after_the_grace_period(
     assert sandbox.closed
 
 
-def test_only_the_prestarted_command_with_a_suitable_source_runs_warm(
+# --- live runs: sandbox events as session events ----------------------------------------------
+
+
+async def test_worker_streams_decoded_text_and_stage_ends(
     make_settings: Callable[..., Settings], make_job: Callable[..., Job]
 ) -> None:
-    settings = make_settings(supportedLanguages=["ruby"])
-    ruby = LANGUAGES["ruby"]
-    plain = native_sandbox_job(settings, make_job("puts 1", language="ruby"), ruby)
-    assert plain.fits_prestart
-    with_args = dataclasses.replace(plain, run_argv=(*plain.run_argv, "x"))
-    assert not with_args.fits_prestart
-    for head in ("#!/usr/bin/ruby -w\n", "# encoding: ascii-8bit\n", "\ufeff"):
-        source = native_sandbox_job(settings, make_job(head + "puts 1", language="ruby"), ruby)
-        assert not source.fits_prestart, head
-    merged = dataclasses.replace(plain, merge_output=True)
-    assert not merged.fits_prestart
+    snowman = "☃".encode()
+    run = PhaseResult(stdout=b"a" + snowman, stderr=b"", exit_code=0, signal=None, wall_time_ms=5)
+    sandbox = SplitOutputSandbox(SandboxResult(Status.OK, None, run), cut=2)
+    worker = Worker(make_settings(), MemoryBroker(1), sandbox)
+    controls: ProgramInput = asyncio.Queue()
+    events = [e async for e in worker.run_session(make_job(), controls)]
+    assert isinstance(events[0], SessionStarted) and events[0].language == "python"
+    texts = [e.data for e in events if isinstance(e, OutputChunk)]
+    # The snowman was split between two chunks and still arrives whole.
+    assert "".join(texts) == "a☃" and all("\ufffd" not in t for t in texts)
+    (ended,) = [e for e in events if isinstance(e, StageEnded)]
+    assert (ended.stage, ended.status, ended.exit_code) == (Stage.RUN, Status.OK, 0)
+    finished = events[-1]
+    assert isinstance(finished, SessionFinished) and finished.result.stdout == ""
+    assert sandbox.controls is controls
+
+
+async def test_worker_session_for_a_language_it_does_not_serve(
+    make_settings: Callable[..., Settings], make_job: Callable[..., Job]
+) -> None:
+    worker = Worker(make_settings(), MemoryBroker(1), FakeSandbox(ok_sandbox_result()))
+    events = [e async for e in worker.run_session(make_job(language="fsharp"), asyncio.Queue())]
+    assert len(events) == 1 and isinstance(events[0], SessionFinished)
+    assert events[0].result.status == Status.INTERNAL_ERROR
+
+
+class SplitOutputSandbox(FakeSandbox):
+    """Sends the run's stdout in two chunks cut at `cut` bytes."""
+
+    def __init__(self, result: SandboxResult, cut: int) -> None:
+        super().__init__(result)
+        self.cut = cut
+
+    async def stream(self, job: Any, controls: Any = None) -> AsyncGenerator[Any, None]:
+        from runakode.sandboxes.base import Output, Phase, Stream
+
+        async for event in super().stream(job, controls):
+            if isinstance(event, Output):
+                yield Output(Phase.RUN, Stream.STDOUT, event.data[: self.cut])
+                yield Output(Phase.RUN, Stream.STDOUT, event.data[self.cut :])
+            else:
+                yield event
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (SandboxError("engine down"), "sandbox engine failed"),
+        (RuntimeError("bug"), "worker failed"),
+    ],
+)
+async def test_a_failure_under_a_live_run_ends_it_with_an_internal_error(
+    make_settings: Callable[..., Settings],
+    make_job: Callable[..., Job],
+    error: Exception,
+    words: str,
+) -> None:
+    sandbox = FakeSandbox(ok_sandbox_result())
+    sandbox.error = error
+    worker = Worker(make_settings(), MemoryBroker(1), sandbox)
+    events = [e async for e in worker.run_session(make_job(), asyncio.Queue())]
+    assert isinstance(events[0], SessionStarted)
+    finished = events[-1]
+    assert isinstance(finished, SessionFinished)
+    assert finished.result.status == Status.INTERNAL_ERROR and words in finished.result.stderr

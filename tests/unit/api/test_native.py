@@ -1,4 +1,4 @@
-"""POST /api with the richer request: stdin, args, files, limits, aliases (fake submit)."""
+"""api/native.py: POST /api, GET /api/languages and POST /execute (fake submit, no services)."""
 
 from collections.abc import Callable
 from typing import Any
@@ -8,42 +8,19 @@ import pytest
 
 from runakode.api import create_app
 from runakode.config import Settings
+from runakode.errors import BrokerUnavailable, ResultTimeout
+from runakode.languages import LANGUAGES
 from runakode.models import MAX_ARGS, MAX_FILES, CompileResult, Job, JobFile, JobResult, Status
+from unit.api.helpers import RESULT_KEYS, VALID, assert_error, versions_of
 from unit.fakes import ClientFor, FakeSubmit
 
-LANGS = ["python", "go", "java", "javascript", "cpp"]
-VALID = {"language": "python", "source_code": 'print("hello")'}
-RESULT_KEYS = {"stdout", "stderr", "exit_code", "timeout", "exec_time_ms", "status", "truncated"}
+COMPAT = {"language": "python3", "code": 'print("hello")'}
 
 
-@pytest.fixture
-def fake_submit(result_ok: JobResult) -> FakeSubmit:
-    return FakeSubmit(result_ok)
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings(
-        supportedLanguages=LANGS,
-        sandboxImages={name: f"{name}-img" for name in LANGS},
-        jobTimeout="5s",
-        jobMemory="512m",
-        outputMaxBytes=4096,
+def result(status: Status = Status.OK, stdout: str = "", stderr: str = "") -> JobResult:
+    return JobResult(
+        stdout=stdout, stderr=stderr, exit_code=0, timeout=False, exec_time_ms=5, status=status
     )
-
-
-@pytest.fixture
-def client(settings: Settings, fake_submit: FakeSubmit, client_for: ClientFor) -> httpx.AsyncClient:
-    return client_for(create_app(settings, fake_submit, []))
-
-
-def assert_error(response: httpx.Response, status: int = 400) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    assert isinstance(body["error"], str) and body["error"]
-    return str(body["error"])
 
 
 async def post_ok(client: httpx.AsyncClient, fake_submit: FakeSubmit, **fields: Any) -> Job:
@@ -58,6 +35,50 @@ async def post_bad(
     message = assert_error(await client.post("/api", json={**(body or VALID), **f}))
     assert fake_submit.calls == []
     return message
+
+
+# --- POST /api --------------------------------------------------------------------------------
+
+
+async def test_execute_returns_the_result(client: httpx.AsyncClient, fake_submit: FakeSubmit):
+    fake_submit.result = JobResult(
+        stdout="hello\n",
+        stderr="warn\n",
+        exit_code=3,
+        timeout=False,
+        exec_time_ms=42,
+        status=Status.RUNTIME_ERROR,
+        truncated=True,
+    )
+    response = await client.post("/api", json=VALID)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "stdout": "hello\n",
+        "stderr": "warn\n",
+        "exit_code": 3,
+        "timeout": False,
+        "exec_time_ms": 42,
+        "status": "runtime_error",
+        "truncated": True,
+    }
+
+
+async def test_execute_hands_the_job_to_submit(client: httpx.AsyncClient, fake_submit: FakeSubmit):
+    response = await client.post("/api", json=VALID)
+
+    assert set(response.json()) == RESULT_KEYS
+    [(job, timeout_s)] = fake_submit.calls
+    assert job.language == "python"
+    assert job.source_code == VALID["source_code"]
+    assert job.id
+    assert timeout_s == 7.0
+
+
+async def test_every_job_gets_its_own_id(client: httpx.AsyncClient, fake_submit: FakeSubmit):
+    for _ in range(3):
+        await client.post("/api", json=VALID)
+    assert len({job.id for job, _ in fake_submit.calls}) == 3
 
 
 # --- old requests keep working ----------------------------------------------------------------
@@ -135,6 +156,76 @@ async def test_answer_omits_version_alone_when_unknown(
     fake_submit.result = result_ok.model_copy(update={"language": "python"})
     body = (await client.post("/api", json=VALID)).json()
     assert set(body) == RESULT_KEYS | {"language"}
+
+
+# --- POST /api: 400 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"not json",
+        b"",
+        b"\xff\xfe\x00",
+        b'["python", "print(1)"]',
+        b'"a string"',
+        b"42",
+        b"null",
+        b'{"language": "python", "source_code": "print(1)"',
+    ],
+)
+async def test_body_that_is_not_a_json_object(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit, content: bytes
+) -> None:
+    message = assert_error(await client.post("/api", content=content), 400)
+    assert "JSON object" in message
+    assert fake_submit.calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "mentions"),
+    [
+        ({}, "language"),
+        ({"language": "python"}, "source_code"),
+        ({"source_code": "print(1)"}, "language"),
+        ({**VALID, "source_code": "   \n"}, "source_code"),
+        ({**VALID, "language": ""}, "language"),
+        ({**VALID, "language": 1}, "language"),
+        ({**VALID, "source_code": ["print(1)"]}, "source_code"),
+        ({**VALID, "source_code": None}, "source_code"),
+        ({**VALID, "extra": True}, "extra"),
+    ],
+)
+async def test_invalid_fields(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit, body: dict[str, Any], mentions: str
+) -> None:
+    message = assert_error(await client.post("/api", json=body), 400)
+    assert mentions in message
+    assert fake_submit.calls == []
+
+
+async def test_lone_surrogate_escape(client: httpx.AsyncClient, fake_submit: FakeSubmit):
+    content = b'{"language": "python", "source_code": "print(\\"\\ud800\\")"}'
+    message = assert_error(await client.post("/api", content=content), 400)
+    assert "source_code" in message
+    assert fake_submit.calls == []
+
+
+@pytest.mark.parametrize("language", ["cobol", "rust", "rs", "Pythonn"])
+async def test_unsupported_language(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit, language: str
+) -> None:
+    # rust (rs) is a known language, but not one of the LANGS these settings serve
+    message = assert_error(await client.post("/api", json={**VALID, "language": language}), 400)
+    assert "not supported" in message
+    assert fake_submit.calls == []
+
+
+async def test_deeply_nested_json_is_a_400(
+    settings: Settings, fake_submit: FakeSubmit, client_for: ClientFor
+) -> None:
+    client = client_for(create_app(settings, fake_submit, []), raise_app_exceptions=False)
+    assert_error(await client.post("/api", content=b"[" * 100_000), 400)
 
 
 # --- stdin, args, files reach the job ---------------------------------------------------------
@@ -482,3 +573,244 @@ async def test_large_maximum_is_written_exactly(
     client = client_for(create_app(settings, fake_submit, []))
     response = await client.post("/api", json={**VALID, "limits": {"output_max_bytes": 1048577}})
     assert "at most 1048576" in assert_error(response)
+
+
+# --- GET /api/languages -----------------------------------------------------------------------
+
+
+async def test_languages_lists_enabled_languages_in_order(
+    settings: Settings, fake_submit: FakeSubmit, client_for: ClientFor
+) -> None:
+    versions = versions_of(
+        {"python": "Python 3.12.1", "go": "go1.22.1", "java": None, "rust": "rustc 1.77"}
+    )
+    client = client_for(create_app(settings, fake_submit, [], language_versions=versions))
+    response = await client.get("/api/languages")
+
+    assert response.status_code == 200
+    # The workers announced python, go and java (java's image records no version); the others'
+    # images are missing.
+    py, go, java, js, cpp = response.json()
+    assert py == {
+        "name": "python",
+        "version": "Python 3.12.1",
+        "aliases": ["python3", "py"],
+        "available": True,
+    }
+    assert go == {"name": "go", "version": "go1.22.1", "aliases": ["golang"], "available": True}
+    assert java == {"name": "java", "version": None, "aliases": ["java17"], "available": True}
+    assert js == {
+        "name": "javascript",
+        "version": None,
+        "aliases": ["js", "node", "nodejs"],
+        "available": False,
+    }
+    assert cpp["name"] == "cpp" and not cpp["available"]
+    assert fake_submit.calls == []
+
+
+async def test_languages_follow_the_configured_order(
+    make_api_settings: Callable[..., Settings], fake_submit: FakeSubmit, client_for: ClientFor
+) -> None:
+    order = ["php", "cpp", "python", "rust"]
+    client = client_for(create_app(make_api_settings(order), fake_submit, []))
+    body = (await client.get("/api/languages")).json()
+    assert [entry["name"] for entry in body] == order
+    for entry in body:
+        assert entry["aliases"] == list(LANGUAGES[entry["name"]].aliases)
+        assert entry["version"] is None  # no language_versions given: every version unknown
+    assert body[0]["aliases"] == []  # php has no alias
+
+
+async def test_languages_reads_versions_on_each_request(
+    settings: Settings, fake_submit: FakeSubmit, client_for: ClientFor
+) -> None:
+    calls = 0
+
+    async def versions() -> dict[str, str | None]:
+        nonlocal calls
+        calls += 1
+        return {"python": f"Python 3.{calls}"}
+
+    client = client_for(create_app(settings, fake_submit, [], language_versions=versions))
+    assert (await client.get("/api/languages")).json()[0]["version"] == "Python 3.1"
+    assert (await client.get("/api/languages")).json()[0]["version"] == "Python 3.2"
+
+
+async def test_post_on_languages_is_405(client: httpx.AsyncClient) -> None:
+    assert_error(await client.post("/api/languages", json={}), 405)
+
+
+# --- POST /execute ----------------------------------------------------------------------------
+
+
+async def test_execute_answers_the_output(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit
+) -> None:
+    fake_submit.result = result(stdout="hello\n")
+    response = await client.post("/execute", json=COMPAT)
+
+    assert response.status_code == 200
+    assert response.json() == {"output": "hello\n"}
+    [(job, timeout_s)] = fake_submit.calls
+    assert job.language == "python"
+    assert job.source_code == 'print("hello")'
+    assert job.merge_output is True
+    assert (job.stdin, job.args, job.files) == ("", [], [])
+    assert (job.timeout_s, job.memory_bytes, job.output_max_bytes) == (None, None, None)
+    assert timeout_s == 7.0
+
+
+async def test_execute_output_is_stdout_then_stderr(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit
+) -> None:
+    fake_submit.result = result(Status.RUNTIME_ERROR, stdout="out\n", stderr="Traceback\n")
+    response = await client.post("/execute", json=COMPAT)
+    assert (response.status_code, response.json()) == (200, {"output": "out\nTraceback\n"})
+
+
+@pytest.mark.parametrize(
+    "status", [Status.RUNTIME_ERROR, Status.TIMEOUT, Status.COMPILE_ERROR, Status.OUTPUT_LIMIT]
+)
+async def test_execute_failing_programs_still_answer_200(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit, status: Status
+) -> None:
+    fake_submit.result = result(status, stderr="what went wrong\n")
+    response = await client.post("/execute", json=COMPAT)
+    assert (response.status_code, response.json()) == (200, {"output": "what went wrong\n"})
+
+
+@pytest.mark.parametrize(
+    ("alias", "canonical"),
+    [
+        ("python3", "python"),
+        ("PY", "python"),
+        ("golang", "go"),
+        ("node", "javascript"),
+        ("js", "javascript"),
+        ("c++", "cpp"),
+        ("G++", "cpp"),
+        ("java17", "java"),
+    ],
+)
+async def test_execute_resolves_aliases(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit, alias: str, canonical: str
+) -> None:
+    response = await client.post("/execute", json={"language": alias, "code": "x"})
+    assert response.status_code == 200
+    [(job, _)] = fake_submit.calls
+    assert (job.language, job.merge_output) == (canonical, True)
+
+
+async def test_execute_internal_error_is_a_500(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit
+) -> None:
+    fake_submit.result = JobResult.internal_error("the sandbox engine failed; the job did not run")
+    message = assert_error(await client.post("/execute", json=COMPAT), 500)
+    assert message == "the sandbox engine failed; the job did not run"
+
+
+async def test_execute_internal_error_without_message(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit
+) -> None:
+    fake_submit.result = JobResult.internal_error("")
+    assert assert_error(await client.post("/execute", json=COMPAT), 500)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(BrokerUnavailable("down"), 503), (ResultTimeout("no result within 7 s"), 504)],
+)
+async def test_execute_submit_errors(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit, error: Exception, status: int
+) -> None:
+    fake_submit.error = error
+    assert assert_error(await client.post("/execute", json=COMPAT), status) == str(error)
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"nope", b"[]", b'"x"', b"null", b'{"language": "python3"', b"\xff"]
+)
+async def test_execute_body_not_a_json_object(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit, content: bytes
+) -> None:
+    assert "JSON object" in assert_error(await client.post("/execute", content=content), 400)
+    assert fake_submit.calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "mentions"),
+    [
+        ({}, "language"),
+        ({"language": "python3"}, "code"),
+        ({"code": "print(1)"}, "language"),
+        ({**COMPAT, "code": ""}, "code"),
+        ({**COMPAT, "code": " \n\t"}, "code"),
+        ({**COMPAT, "code": None}, "code"),
+        ({**COMPAT, "code": 1}, "code"),
+        ({**COMPAT, "language": ""}, "language"),
+        ({**COMPAT, "language": ["python"]}, "language"),
+        ({**COMPAT, "stdin": "x"}, "stdin"),
+        ({**COMPAT, "source_code": "x"}, "source_code"),
+        ({**COMPAT, "version": "3.11"}, "version"),
+        ({"language": "python", "source_code": "print(1)"}, "code"),
+    ],
+)
+async def test_execute_bad_body(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit, body: dict[str, Any], mentions: str
+) -> None:
+    assert mentions in assert_error(await client.post("/execute", json=body), 400)
+    assert fake_submit.calls == []
+
+
+@pytest.mark.parametrize("language", ["cobol", "rust", "rs", "gcc", "pythonn"])
+async def test_execute_unknown_or_unserved_language(
+    client: httpx.AsyncClient, fake_submit: FakeSubmit, language: str
+) -> None:
+    message = assert_error(
+        await client.post("/execute", json={**COMPAT, "language": language}), 400
+    )
+    assert "not supported" in message
+    assert fake_submit.calls == []
+
+
+async def test_get_on_execute_is_405(client: httpx.AsyncClient) -> None:
+    response = await client.get("/execute")
+    assert_error(response, 405)
+    assert "POST" in response.headers["allow"]
+
+
+# --- POST /execute: rate limit ----------------------------------------------------------------
+
+
+async def test_execute_is_rate_limited(
+    limited_client: httpx.AsyncClient, fake_submit: FakeSubmit
+) -> None:
+    assert (await limited_client.post("/execute", json=COMPAT)).status_code == 200
+    assert (await limited_client.post("/execute", json=COMPAT)).status_code == 200
+
+    response = await limited_client.post("/execute", json=COMPAT)
+    assert_error(response, 429)
+    assert response.headers["retry-after"] == "10"
+    assert len(fake_submit.calls) == 2
+
+
+async def test_api_and_execute_share_one_budget(
+    limited_client: httpx.AsyncClient, fake_submit: FakeSubmit
+) -> None:
+    old = {"language": "python", "source_code": "print(1)"}
+    assert (await limited_client.post("/api", json=old)).status_code == 200
+    assert (await limited_client.post("/execute", json=COMPAT)).status_code == 200
+    assert_error(await limited_client.post("/execute", json=COMPAT), 429)
+    assert_error(await limited_client.post("/api", json=old), 429)
+
+
+async def test_languages_and_health_are_not_rate_limited(
+    limited_client: httpx.AsyncClient,
+) -> None:
+    for _ in range(3):
+        await limited_client.post("/execute", json=COMPAT)
+    assert (await limited_client.post("/execute", json=COMPAT)).status_code == 429
+    for _ in range(10):
+        assert (await limited_client.get("/api/languages")).status_code == 200
+        assert (await limited_client.get("/health")).status_code == 200

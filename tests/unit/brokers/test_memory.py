@@ -1,13 +1,25 @@
-"""brokers.memory.MemoryBroker: the in-process queue of the single-process mode."""
+"""brokers.memory.MemoryBroker: the in-process queue of the single-process mode, jobs and live
+sessions."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from runakode.brokers.memory import MemoryBroker
 from runakode.errors import PoisonJob, QueueFull, ResultTimeout
 from runakode.models import Job, JobResult, Status, SubmissionTicket
+from runakode.sandboxes.base import ProgramInput, WriteStdin
+from runakode.streaming import (
+    CloseStdin,
+    OutputChunk,
+    SessionEvent,
+    SessionFinished,
+    SessionStarted,
+    Stage,
+    StreamName,
+)
+from runakode.streaming import WriteStdin as WireStdin
 
 MakeJob = Callable[..., Job]
 
@@ -285,3 +297,102 @@ async def test_dispatch_to_a_full_queue_fails_at_once() -> None:
     with pytest.raises(QueueFull):
         await broker.dispatch([SubmissionTicket(token="b")], notify=False)
     assert broker.durable is False
+
+
+# --- live sessions -----------------------------------------------------------------------------
+
+
+class EchoHandlers:
+    """run_session echoes what the program gets as stdin, until stdin closes."""
+
+    def __init__(self) -> None:
+        self.closed_runs = 0
+        self.received: list[object] = []
+
+    async def run_job(self, job: Job) -> JobResult:
+        raise AssertionError("not a batch test")
+
+    async def run_submission(self, ticket: SubmissionTicket, *, redelivered: bool) -> None:
+        raise AssertionError("not a submission test")
+
+    async def run_session(
+        self, job: Job, controls: ProgramInput
+    ) -> AsyncGenerator[SessionEvent, None]:
+        try:
+            yield SessionStarted(language=job.language)
+            while True:
+                control = await controls.get()
+                self.received.append(control)
+                if not isinstance(control, WriteStdin):
+                    break
+                text = control.data.decode()
+                yield OutputChunk(stage=Stage.RUN, stream=StreamName.STDOUT, data=text)
+            yield SessionFinished(result=JobResult.internal_error("done"))
+        finally:
+            self.closed_runs += 1
+
+
+async def test_memory_session_round_trip(broker: MemoryBroker, make_job: MakeJob) -> None:
+    handlers = EchoHandlers()
+    await broker.consume(handlers, concurrency=2)
+    session = await broker.open_session(make_job(), start_timeout_s=5)
+    events = session.events()
+    assert isinstance(await anext(events), SessionStarted)
+    await session.send(WireStdin(data="hi"))
+    chunk = await anext(events)
+    assert isinstance(chunk, OutputChunk) and chunk.data == "hi"
+    await session.send(CloseStdin())
+    assert isinstance(await anext(events), SessionFinished)
+    await session.close()
+    assert handlers.closed_runs == 1
+
+
+async def test_closing_a_session_cancels_its_run(broker: MemoryBroker, make_job: MakeJob) -> None:
+    handlers = EchoHandlers()
+    await broker.consume(handlers, concurrency=1)
+    session = await broker.open_session(make_job(), start_timeout_s=5)
+    assert isinstance(await anext(session.events()), SessionStarted)
+    await session.close()
+    for _ in range(100):
+        if handlers.closed_runs:
+            break
+        await asyncio.sleep(0.01)
+    assert handlers.closed_runs == 1
+    # Its slot is free again: the next session starts.
+    second = await broker.open_session(make_job(), start_timeout_s=5)
+    assert isinstance(await anext(second.events()), SessionStarted)
+    await second.close()
+
+
+async def test_a_session_nobody_takes_times_out(broker: MemoryBroker, make_job: MakeJob) -> None:
+    session = await broker.open_session(make_job(), start_timeout_s=0.05)
+    with pytest.raises(ResultTimeout):
+        await anext(session.events())
+    await session.close()
+
+
+async def test_sessions_count_against_the_queue(make_job: MakeJob) -> None:
+    broker = MemoryBroker(max_length=2)
+    await broker.open_session(make_job(), 1)
+    await broker.open_session(make_job(), 1)
+    with pytest.raises(QueueFull):
+        await broker.open_session(make_job(), 1)
+    await broker.close()
+
+
+async def test_a_run_cut_short_by_the_service_tells_its_client_at_once(
+    broker: MemoryBroker, make_job: MakeJob
+) -> None:
+    handlers = EchoHandlers()
+    await broker.consume(handlers, concurrency=1)
+    session = await broker.open_session(make_job(), start_timeout_s=5)
+    events = session.events()
+    assert isinstance(await anext(events), SessionStarted)
+    # As Worker.stop does past its grace period: the run's own task is cancelled.
+    for task in asyncio.all_tasks():
+        if task.get_coro().__qualname__ == "_pump_session":  # type: ignore[union-attr]
+            task.cancel()
+    finished = await asyncio.wait_for(anext(events), 2)
+    assert isinstance(finished, SessionFinished)
+    assert "stopped mid-run" in finished.result.stderr
+    await session.close()

@@ -1,3 +1,6 @@
+"""sandboxes.hardening as both backends apply it: Docker's container config and the runsc
+OCI spec lock a sandbox down with the same limits."""
+
 from pathlib import Path
 
 from runakode.sandboxes import hardening

@@ -43,11 +43,6 @@ INIT = {"type": "init", "language": "python", "version": "3.x", "files": [{"cont
 
 
 @pytest.fixture
-def opener() -> FakeOpener:
-    return FakeOpener(run_script([chunk("hi\n")]))
-
-
-@pytest.fixture
 def make_client(
     make_settings: Callable[..., Settings], opener: FakeOpener
 ) -> Iterator[Callable[..., TestClient]]:

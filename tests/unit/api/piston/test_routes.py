@@ -7,11 +7,12 @@ from typing import Any
 import httpx
 import pytest
 
-from runakode.api import LanguageVersions, create_app
+from runakode.api import create_app
 from runakode.config import Settings
 from runakode.errors import BrokerUnavailable, QueueFull
 from runakode.models import JobResult, Status
 from runakode.streaming import SessionStarted, Stage, StreamName
+from unit.api.helpers import versions_of
 from unit.api.piston.fakes import FakeOpener, Hang, chunk, ended, finished, run_script, stage
 from unit.fakes import ClientFor, FakeSubmit
 
@@ -24,13 +25,6 @@ VERSIONS = {
     "java": "openjdk 17.0.6",
 }
 HELLO = {"language": "python", "version": "3.x", "files": [{"content": "print('hi')"}]}
-
-
-def versions_of(table: dict[str, str | None]) -> LanguageVersions:
-    async def language_versions() -> dict[str, str | None]:
-        return dict(table)
-
-    return language_versions
 
 
 @pytest.fixture
@@ -50,11 +44,6 @@ def make_piston_settings(make_settings: Callable[..., Settings]) -> Callable[...
         return make_settings(**config)
 
     return make
-
-
-@pytest.fixture
-def opener() -> FakeOpener:
-    return FakeOpener(run_script([chunk("hi\n")]))
 
 
 @pytest.fixture

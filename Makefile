@@ -12,8 +12,9 @@ setup:
 run: setup
 	$(BIN)/runakode $(ARGS)
 
+# The suite in two lanes at once (tests/lanes.py): the tests that mostly wait beside the rest.
 test: setup lint
-	$(BIN)/pytest
+	$(BIN)/python tests/lanes.py --durations=15
 
 lint:
 	$(BIN)/ruff check src tests bench sandbox/launcher

@@ -1,4 +1,5 @@
 import asyncio
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -8,6 +9,7 @@ import pytest
 from databases import postgres_problem
 from harness import (
     QUEUE_PREFIX,
+    STORES_DIR,
     ServiceProcess,
     delete_queues,
     free_port,
@@ -62,6 +64,14 @@ def no_queues_left(real_services: None) -> Iterator[None]:
     have stopped (the other session fixtures end first), delete them all."""
     yield
     asyncio.run(delete_queues(queues_starting_with(QUEUE_PREFIX)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stores_left(real_services: None) -> Iterator[None]:
+    """The run's stores and compile caches (one directory, made when harness is imported) go
+    once the processes that write them have stopped."""
+    yield
+    shutil.rmtree(STORES_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

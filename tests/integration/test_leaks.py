@@ -98,6 +98,7 @@ async def test_the_sweep_removes_what_dead_owners_left_and_keeps_the_rest(
             await docker.remove(container_id)
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("step", ["read", "export"])
 async def test_a_worker_killed_while_reading_an_image_leaves_nothing_after_the_sweep(
     docker: DockerClient, step: str, tmp_path: Path
@@ -133,6 +134,7 @@ async def test_a_worker_killed_while_reading_an_image_leaves_nothing_after_the_s
 # --- a worker killed with SIGKILL: its sandboxes end by themselves, the next sweep removes them
 
 
+@pytest.mark.alone
 def test_a_killed_workers_sandboxes_end_and_are_swept_by_another_worker(workdir: Path) -> None:
     """Two workers of each backend on this host; one of each is killed with SIGKILL. Its idle
     sandboxes lose their controlling stream and end by themselves; a living worker's periodic

@@ -12,6 +12,9 @@ import httpx
 import pytest
 from harness import ServiceProcess, free_port, running, service_config
 
+# Admission predicts from how fast this host ends runs: other tests' load would change that.
+pytestmark = pytest.mark.alone
+
 # One worker, runs of a little over 2 s (a 2 s sleep, its sandbox and interpreter), answers
 # due within 7 s: two runs fit the 0.8 * 7 s admission aims at, with room for slower boots;
 # a flood of them does not.

@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from harness import ServiceProcess, free_port, running, sandboxes_of, service_config
 
 SLEEPER = 'import time\nprint("working", flush=True)\ntime.sleep(30)'
@@ -81,6 +82,7 @@ def test_stopping_the_service_removes_its_sandboxes(workdir: Path) -> None:
     assert sandboxes_of(pid) == []
 
 
+@pytest.mark.alone
 def test_a_restarted_service_removes_sandboxes_its_crashed_predecessor_left(
     workdir: Path,
 ) -> None:

@@ -514,7 +514,9 @@ class RabbitMQBroker:
         async def keep_alive() -> None:
             """Also how a silent run learns that its client's API process is gone."""
             while True:
-                await asyncio.sleep(KEEPALIVE_INTERVAL_S)
+                # At most an interval after the last event, not a whole interval after a check
+                # that found one just sent (which let ten seconds pass in silence).
+                await asyncio.sleep(last_sent + KEEPALIVE_INTERVAL_S - time.monotonic())
                 if time.monotonic() - last_sent < KEEPALIVE_INTERVAL_S:
                     continue
                 try:

@@ -1,4 +1,4 @@
-"""`make test`: the whole suite as three pytest processes at once, each line of their output
+"""`make test`: the whole suite as two pytest processes at once, each line of their output
 prefixed with its lane, then the few tests marked `alone` by themselves; exits non-zero when
 any of them fails.
 
@@ -28,43 +28,30 @@ def _integration(*names: str) -> list[str]:
     return [f"{INTEGRATION}/{name}.py" for name in names]
 
 
-# Each lane's share of the suite (run alone, each takes 7-8 minutes here); the machine is about
-# half busy while they run together.
-PICKED = {
-    # Many sandboxes at once already: the per-language programs, pre-started interpreters.
-    "languages": _integration(
-        "test_language_programs",
-        "test_languages",
-        "test_prestart",
-        "test_compiled_once",
+# Tests that mostly wait (grace periods, time-outs, outages, restarts), and the unit tests:
+# about a third of the suite's time, run beside the rest. A third lane was tried: the hostile
+# programs' "the service answers within a second after each" then failed under the load.
+WAITING = [
+    *_integration(
+        "test_faults",
+        "test_leaks",
+        "test_service_modes",
+        "test_overload",
+        "test_judge0_recovery",
+        "test_rabbitmq_broker",
+        "test_judge0_clients",
         "test_missing_image",
+        "test_store",
+        "test_terminal_client_live",
+        "test_openapi_tools",
     ),
-    # Mostly waiting (grace periods, time-outs, outages, restarts), and the unit tests.
-    "waits": [
-        *_integration(
-            "test_faults",
-            "test_leaks",
-            "test_service_modes",
-            "test_overload",
-            "test_judge0_recovery",
-            "test_rabbitmq_broker",
-            "test_judge0_clients",
-            "test_store",
-            "test_terminal_client_live",
-            "test_openapi_tools",
-        ),
-        "tests/unit",
-    ],
-}
+    "tests/unit",
+]
 NOT_ALONE = ["-m", "not alone"]
 LANES = {
-    **{lane: [*paths, *NOT_ALONE] for lane, paths in PICKED.items()},
-    # The rest: hostile programs, live sessions, the route families, the playground.
-    "others": [
-        INTEGRATION,
-        *(f"--ignore={path}" for paths in PICKED.values() for path in paths),
-        *NOT_ALONE,
-    ],
+    "waits": [*WAITING, *NOT_ALONE],
+    # The rest: the per-language programs, hostile programs, live sessions, the route families.
+    "main": [INTEGRATION, *(f"--ignore={path}" for path in WAITING), *NOT_ALONE],
 }
 AFTER_THE_LANES = {"alone": [INTEGRATION, "-m", "alone"]}
 # pytest's "no tests ran": not a failure when the caller's own arguments selected nothing here.

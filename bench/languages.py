@@ -38,7 +38,7 @@ COMMENTS = {
     **dict.fromkeys(("php",), "//"),
     **dict.fromkeys(("haskell", "lua", "sqlite3"), "--"),
     **dict.fromkeys(("fortran",), "!"),
-    **dict.fromkeys(("assembly", "commonlisp", "racket", "clojure", "emacs"), ";"),
+    **dict.fromkeys(("assembly", "llvm-ir", "commonlisp", "racket", "clojure", "emacs"), ";"),
     **dict.fromkeys(("erlang", "prolog", "gprolog", "octave"), "%"),
     **dict.fromkeys(("forth",), "\\"),
     **dict.fromkeys(("iverilog",), "//"),

@@ -125,6 +125,15 @@ _ALL: tuple[Language, ...] = (
         artifacts=("main",),
         aliases=("asm", "nasm", "nasm64", "asm64"),
     ),
+    Language(
+        name="llvm-ir",
+        source_file="main.ll",
+        # lli JIT-compiles and runs main(); invalid IR is its error, at run time. lli takes
+        # everything after the main module for the program's arguments, so runakode-lli puts
+        # each other .ll file before it as -extra-module=FILE ("--" ends them).
+        run=("runakode-lli", "{others}", "--", "{file}"),
+        aliases=("llvm", "llvm_ir", "ll"),
+    ),
     # --- compiled to native code -----------------------------------------------------------
     Language(
         name="go",

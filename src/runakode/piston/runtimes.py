@@ -40,6 +40,7 @@ PISTON_NAMES: dict[str, _PistonName] = {
     "fortran": _PistonName("fortran", ("fortran", "f90"), "gcc"),
     # 64-bit only: gVisor runs no 32-bit code (Piston's "nasm" is elf32).
     "assembly": _PistonName("nasm64", ("asm64",), "nasm"),
+    "llvm-ir": _PistonName("llvm_ir", ("llvm", "llvm-ir", "ll")),
     "haskell": _PistonName("haskell", ("haskell", "hs")),
     "ocaml": _PistonName("ocaml", ("ocaml", "ml")),
     "pascal": _PistonName("pascal", ("freepascal", "pp", "pas")),

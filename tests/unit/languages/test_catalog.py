@@ -19,6 +19,7 @@ EXPECTED_ALIASES = {
     "d": ("gdc", "dlang"),
     "fortran": ("f90", "gfortran"),
     "assembly": ("asm", "nasm", "nasm64", "asm64"),
+    "llvm-ir": ("llvm", "llvm_ir", "ll"),
     "go": ("golang",),
     "rust": ("rs",),
     "haskell": ("hs", "ghc"),

@@ -3,7 +3,8 @@ time: p50 of 5 end-to-end latencies (each a new source, so each compiles: the co
 never answers), the p50 of its compile time apart, the image's version and size. Prints a
 Markdown table (the README's language table) and writes it to bench/results/languages.md.
 
-Hello-world programs are the per-language suite's (tests/integration/languages/*.toml).
+Hello-world programs are the playground's (src/runakode/playground/hello.toml), which the
+per-language suite runs too.
 """
 
 import argparse
@@ -12,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,8 @@ import httpx
 from bench.service import Service, free_port
 from runakode.config import default_image
 from runakode.languages import LANGUAGES
+from runakode.playground import HELLO_WORLD
 
-ROOT = Path(__file__).resolve().parent.parent
-PROGRAMS_DIR = ROOT / "tests" / "integration" / "languages"
 RESULTS = Path(__file__).resolve().parent / "results" / "languages.md"
 RUNS = 5
 TIMEOUT_S = 300.0
@@ -103,8 +102,7 @@ def main() -> int:
         service.wait_healthy()
         with httpx.Client(base_url=service.url, timeout=TIMEOUT_S) as client:
             for language in args.languages:
-                source = tomllib.loads((PROGRAMS_DIR / f"{language}.toml").read_text())
-                result = measure(client, language, source["hello"]["source"])
+                result = measure(client, language, HELLO_WORLD[language])
                 size = image_size_mb(default_image(language))
                 if "error" in result:
                     line = f"| {language} | | {size:.0f} | {result['error']} | |"

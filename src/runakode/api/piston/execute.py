@@ -70,10 +70,18 @@ def execute_routes(
             for rt in await served_runtimes(settings, language_versions)
         ]
 
-    @router.api_route(
-        "/api/v2/packages", methods=["POST", "DELETE"], summary="Not supported here (501)"
-    )
     async def manage_packages() -> JSONResponse:
         return JSONResponse({"message": "package management is not supported"}, 501)
+
+    # One route per method: a route with two methods gets one operationId for both, and
+    # generated clients need them unique.
+    for method, verb in (("POST", "install"), ("DELETE", "uninstall")):
+        router.add_api_route(
+            "/api/v2/packages",
+            manage_packages,
+            methods=[method],
+            operation_id=f"{verb}_package_api_v2_packages",
+            summary=f"Packages: {verb} (not supported here: 501)",
+        )
 
     return router

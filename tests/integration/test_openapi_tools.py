@@ -3,6 +3,7 @@ finds nothing against the running service, and the description says what the ser
 
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,14 @@ def test_every_operation_documents_its_errors(described: ServiceProcess) -> None
     assert run["503"]["headers"]["Retry-After"]
     piston_error = document["paths"]["/api/v2/execute"]["post"]["responses"]["400"]
     assert piston_error["content"]["application/json"]["schema"]["$ref"].endswith("PistonError")
+
+
+def test_every_operation_has_an_operation_id_of_its_own(described: ServiceProcess) -> None:
+    # Client generators name a method after its operationId: two alike make one of them vanish.
+    paths = openapi(described)["paths"]
+    assert {"post", "delete"} <= set(paths["/api/v2/packages"])
+    ids = [operation["operationId"] for item in paths.values() for operation in item.values()]
+    assert [name for name, count in Counter(ids).items() if count > 1] == []
 
 
 def test_constraints_the_server_enforces_are_in_the_schema(described: ServiceProcess) -> None:

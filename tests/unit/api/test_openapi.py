@@ -5,9 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
-from runakode.api import EXECUTE_EXAMPLE, create_app
-from runakode.config import Settings
-from unit.api.piston.fakes import FakeOpener
+from runakode.api import EXECUTE_EXAMPLE
 from unit.fakes import FakeSubmit
 
 
@@ -106,19 +104,3 @@ def test_openapi_refs_all_resolve(openapi: dict[str, Any]) -> None:
         if target is None:
             dangling.append(ref)
     assert dangling == []
-
-
-def test_openapi_operation_ids_are_unique(settings: Settings, fake_submit: FakeSubmit) -> None:
-    # Client generators name a method after its operationId: two alike make one of them vanish.
-    document = create_app(settings, fake_submit, [], open_session=FakeOpener()).openapi()
-    operations = [
-        (operation["operationId"], f"{method.upper()} {path}")
-        for path, item in document["paths"].items()
-        for method, operation in item.items()
-        if isinstance(operation, dict) and "operationId" in operation
-    ]
-    assert {"POST /api/v2/packages", "DELETE /api/v2/packages"} <= {op for _, op in operations}
-    seen: dict[str, str] = {}
-    for operation_id, operation in operations:
-        assert operation_id not in seen, f"{operation} reuses {seen[operation_id]}'s {operation_id}"
-        seen[operation_id] = operation
